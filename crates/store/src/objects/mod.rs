@@ -1,0 +1,122 @@
+//! The object store: immutable objects addressed by their id.
+
+mod fs;
+mod memory;
+
+use std::io;
+use std::path::PathBuf;
+
+use ferry_core::object::DecodeError;
+use ferry_core::{Object, ObjectId};
+
+pub use fs::FsObjectStore;
+pub use memory::MemoryObjectStore;
+
+/// Failures of an object store.
+#[derive(Debug, thiserror::Error)]
+pub enum ObjectStoreError {
+    /// The object is not stored.
+    #[error("object {0} not found")]
+    NotFound(ObjectId),
+    /// The stored bytes do not decode or do not hash to the id: the store
+    /// is damaged and the object must not be served.
+    #[error("object {id} is corrupt")]
+    Corrupt {
+        /// The object that failed verification.
+        id: ObjectId,
+        /// What verification found.
+        #[source]
+        source: DecodeError,
+    },
+    /// Reading or writing a file failed.
+    #[error("I/O error on {path}")]
+    Io {
+        /// The file or directory involved.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// Content-addressed storage of immutable objects.
+///
+/// Writes are create-only: writing an object that exists already does
+/// nothing, because equal ids mean equal bytes. Reads verify the digest, so
+/// a damaged object is reported as [`ObjectStoreError::Corrupt`], never
+/// returned. Objects are held zstd-compressed; the `*_compressed` methods
+/// move that form directly, so a server can pass objects on without
+/// recompressing them.
+pub trait ObjectStore: Send + Sync {
+    /// Reports whether `id` is stored.
+    fn contains(&self, id: &ObjectId) -> Result<bool, ObjectStoreError>;
+
+    /// Returns the canonical encoding of `id`, verified against the id.
+    fn read_encoded(&self, id: &ObjectId) -> Result<Vec<u8>, ObjectStoreError>;
+
+    /// Returns the zstd-compressed canonical encoding of `id`, verified.
+    fn read_compressed(&self, id: &ObjectId) -> Result<Vec<u8>, ObjectStoreError>;
+
+    /// Stores `encoded`, a canonical encoding whose digest is `id`. The
+    /// caller has already checked the digest.
+    fn write_encoded(&self, id: &ObjectId, encoded: &[u8]) -> Result<(), ObjectStoreError>;
+
+    /// Stores `compressed`, the zstd form of an encoding whose digest the
+    /// caller has already checked to be `id`.
+    fn write_compressed(&self, id: &ObjectId, compressed: &[u8]) -> Result<(), ObjectStoreError>;
+
+    /// Makes every write that returned so far durable. Callers flush before
+    /// a ref can point at what they wrote.
+    fn flush(&self) -> Result<(), ObjectStoreError>;
+
+    /// Returns every stored id, in no particular order.
+    fn list(&self) -> Result<Vec<ObjectId>, ObjectStoreError>;
+
+    /// Removes `id` if stored. Only garbage collection calls this.
+    fn remove(&self, id: &ObjectId) -> Result<(), ObjectStoreError>;
+
+    /// Reads and decodes `id`.
+    fn read(&self, id: &ObjectId) -> Result<Object, ObjectStoreError> {
+        let encoded = self.read_encoded(id)?;
+        Object::decode(&encoded).map_err(|source| ObjectStoreError::Corrupt { id: *id, source })
+    }
+
+    /// Encodes, stores and returns the id of `object`.
+    fn write(&self, object: &Object) -> Result<ObjectId, ObjectStoreError> {
+        let encoded = object.encode();
+        let id = ObjectId::digest(&encoded);
+        self.write_encoded(&id, &encoded)?;
+        Ok(id)
+    }
+
+    /// Reads `id` and returns it as a snap, failing if it is a blob.
+    fn read_snap(&self, id: &ObjectId) -> Result<ferry_core::Snap, ObjectStoreError> {
+        self.read(id)?
+            .into_snap(*id)
+            .map_err(|source| ObjectStoreError::Corrupt { id: *id, source })
+    }
+}
+
+/// Compression level for stored objects: fast, and still smaller than the
+/// zlib level most version control tools use.
+pub const ZSTD_LEVEL: i32 = 3;
+
+/// Returns the zstd form of `encoded` as stored.
+pub fn compress(encoded: &[u8]) -> Vec<u8> {
+    zstd::bulk::compress(encoded, ZSTD_LEVEL).expect("zstd compression into a Vec cannot fail")
+}
+
+/// Decompresses `compressed` and checks that it is a valid encoding of `id`.
+pub fn decompress_verified(id: &ObjectId, compressed: &[u8]) -> Result<Vec<u8>, ObjectStoreError> {
+    let corrupt = |source| ObjectStoreError::Corrupt { id: *id, source };
+    let encoded = zstd::stream::decode_all(compressed)
+        .map_err(|_| corrupt(DecodeError::Header("stored bytes are not valid zstd")))?;
+    let actual = ObjectId::digest(&encoded);
+    if actual != *id {
+        return Err(corrupt(DecodeError::DigestMismatch {
+            expected: *id,
+            actual,
+        }));
+    }
+    Ok(encoded)
+}
