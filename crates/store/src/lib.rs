@@ -10,6 +10,7 @@
 //! one for tests: [`FsObjectStore`] and [`MemoryObjectStore`],
 //! [`SqliteStore`] and [`MemoryRefStore`].
 
+pub mod fsck;
 pub mod objects;
 pub mod refs;
 
