@@ -1,9 +1,9 @@
 //! Integrity check of an object store and the refs that point into it.
 //!
 //! [`check`] reads every stored object, which verifies its digest and its
-//! encoding, then walks the closure of every ref: each snap must exist,
-//! belong to the ref's component, carry the right generation, and have
-//! every parent and every blob present with the size the snap records. It
+//! encoding. Then it walks the closure of every ref. Each snap must exist,
+//! belong to the ref's component and carry the right generation, and every
+//! parent and blob it names must be present, blobs with the recorded size. It
 //! only reads, so it is safe to run beside a live server or workspace; an
 //! object written during the run may then be reported missing, and a
 //! second run tells a race from real damage.
@@ -24,7 +24,7 @@ pub enum Problem {
     Corrupt {
         /// The damaged object.
         id: ObjectId,
-        /// What verification found.
+        /// The verification failure.
         detail: String,
     },
     /// An object that a ref's closure needs is not stored.
@@ -72,7 +72,7 @@ pub enum Problem {
     },
 }
 
-/// What a check looked at and what it found.
+/// Counts of what a check covered, and the problems it found.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Report {
     /// Objects read and verified.
@@ -103,7 +103,7 @@ pub enum FsckError {
     Refs(#[from] StoreError),
 }
 
-/// What the object pass learned about one stored object.
+/// The facts the object pass keeps about one stored object.
 enum Seen {
     Blob { size: u64 },
     Snap(Box<Snap>),

@@ -61,7 +61,7 @@ impl FsObjectStore {
         &self.root
     }
 
-    /// Returns the file that holds `id`.
+    /// Returns the path of the file that stores `id`.
     pub fn path_of(&self, id: &ObjectId) -> PathBuf {
         let hex = id.to_hex();
         self.root.join(&hex[..2]).join(&hex[2..])
@@ -257,7 +257,7 @@ impl ObjectBatch for FsBatch<'_> {
 }
 
 /// Flushes every dirty page and directory entry of the file system that
-/// holds `path`.
+/// contains `path`.
 fn sync_file_system(path: &Path) -> Result<(), ObjectStoreError> {
     let handle = File::open(path).map_err(io_error(path))?;
     rustix::fs::syncfs(&handle).map_err(|errno| ObjectStoreError::Io {

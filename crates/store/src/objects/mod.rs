@@ -24,7 +24,7 @@ pub enum ObjectStoreError {
     Corrupt {
         /// The object that failed verification.
         id: ObjectId,
-        /// What verification found.
+        /// The verification failure.
         #[source]
         source: DecodeError,
     },
