@@ -25,7 +25,7 @@ pub struct Update {
     pub new: ObjectId,
 }
 
-/// A ref that a rejection named, with the value the server said it held.
+/// A ref that a rejection named, with the value the server reported for it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NamedRef {
     /// The ref.
@@ -34,7 +34,7 @@ pub struct NamedRef {
     pub actual: Option<ObjectId>,
 }
 
-/// How an attempt ended.
+/// The outcome of an attempt.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Outcome {
@@ -65,7 +65,7 @@ pub struct Attempt {
     pub client: u32,
     /// The attempt's number within its client.
     pub seq: u32,
-    /// What the attempt exercised, such as `same-component` or `lane`.
+    /// The scenario the attempt exercised, such as `same-component` or `lane`.
     pub scenario: String,
     /// The export id the server minted, if the open succeeded.
     pub export_id: Option<String>,
@@ -75,7 +75,7 @@ pub struct Attempt {
     pub finished_ms: u64,
     /// The ref updates the attempt asked for.
     pub updates: Vec<Update>,
-    /// How it ended.
+    /// The outcome.
     pub outcome: Outcome,
 }
 
@@ -265,12 +265,12 @@ fn check_reachable<G: SnapGraph>(
                 ));
                 continue;
             };
-            let kept = if update.name.is_head() {
+            let reachable = if update.name.is_head() {
                 is_ancestor(graph, update.new, head)
             } else {
                 Ok(head == update.new)
             };
-            match kept {
+            match reachable {
                 Ok(true) => {}
                 Ok(false) => verdict.violations.push(format!(
                     "{}: snap {} committed by client {} attempt {} is not reachable from {}",

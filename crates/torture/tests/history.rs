@@ -82,7 +82,7 @@ fn consistent_run_is_clean() {
 }
 
 #[test]
-fn two_commits_replacing_one_value_is_a_lost_update() {
+fn forked_chain_is_lost_update() {
     let mut run = consistent_run();
     run[2].outcome = Outcome::Committed;
     let verdict = check(&run, &final_refs(3), &graph());
