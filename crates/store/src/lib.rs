@@ -10,8 +10,11 @@
 //! one for tests: [`FsObjectStore`] and [`MemoryObjectStore`],
 //! [`SqliteStore`] and [`MemoryRefStore`].
 
+pub mod fsck;
 pub mod objects;
 pub mod refs;
 
 pub use objects::{FsObjectStore, MemoryObjectStore, ObjectStore, ObjectStoreError};
-pub use refs::{MemoryRefStore, RefEdit, RefStore, RefUpdateError, SqliteStore, StoreError};
+pub use refs::{
+    MemoryRefStore, RefEdit, RefMismatch, RefStore, RefUpdateError, SqliteStore, StoreError,
+};

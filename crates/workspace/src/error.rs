@@ -286,7 +286,9 @@ impl From<rusqlite::Error> for Error {
 impl From<RefUpdateError> for Error {
     fn from(error: RefUpdateError) -> Self {
         match error {
-            RefUpdateError::Mismatch { name, .. } => Error::RefMoved { name },
+            RefUpdateError::Mismatch(mismatch) => Error::RefMoved {
+                name: mismatch.name,
+            },
             RefUpdateError::Store(store) => Error::Store(store),
         }
     }

@@ -13,12 +13,32 @@ use std::path::{Path, PathBuf};
 
 use ferry_core::object::header;
 use ferry_core::{FileEntry, ObjectId, ObjectKind};
+use ferry_store::objects::ObjectBatch;
 use ferry_store::ObjectStore;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::scan::ScannedTree;
 use crate::stat_cache::{is_cacheable, lookup, CacheEntry, ComponentCache};
+
+/// Where hashed blobs are written: a batch of `store`, skipping blobs the
+/// store already holds so that they are not compressed again.
+#[derive(Clone, Copy)]
+pub struct BlobSink<'a> {
+    /// The store to check.
+    pub store: &'a dyn ObjectStore,
+    /// The batch new blobs go to.
+    pub batch: &'a dyn ObjectBatch,
+}
+
+impl BlobSink<'_> {
+    fn add(&self, id: &ObjectId, encoded: &[u8]) -> Result<()> {
+        if !self.store.contains(id)? {
+            self.batch.add_encoded(id, encoded)?;
+        }
+        Ok(())
+    }
+}
 
 /// The files of one component directory, ready to hash.
 pub struct DirectoryWork {
@@ -31,10 +51,10 @@ pub struct DirectoryWork {
 }
 
 /// Computes the file entries of every directory in `work`, in the same
-/// order, writing uncached blobs to `store` when one is given.
+/// order, writing uncached blobs to `sink` when one is given.
 pub fn hash_directories(
     work: &[DirectoryWork],
-    store: Option<&dyn ObjectStore>,
+    sink: Option<BlobSink<'_>>,
 ) -> Result<Vec<Vec<FileEntry>>> {
     let jobs: Vec<(usize, usize)> = work
         .iter()
@@ -43,7 +63,7 @@ pub fn hash_directories(
         .collect();
     let entries: Vec<FileEntry> = jobs
         .par_iter()
-        .map(|&(dir, file)| hash_one(&work[dir], file, store))
+        .map(|&(dir, file)| hash_one(&work[dir], file, sink))
         .collect::<Result<_>>()?;
 
     let mut entries = entries.into_iter();
@@ -54,11 +74,7 @@ pub fn hash_directories(
     Ok(grouped)
 }
 
-fn hash_one(
-    work: &DirectoryWork,
-    index: usize,
-    store: Option<&dyn ObjectStore>,
-) -> Result<FileEntry> {
+fn hash_one(work: &DirectoryWork, index: usize, sink: Option<BlobSink<'_>>) -> Result<FileEntry> {
     let file = &work.tree.files[index];
     if let Some(blob) = lookup(&work.cache, file) {
         return Ok(FileEntry {
@@ -71,8 +87,8 @@ fn hash_one(
     let native = file.path.under(&work.dir);
     let (encoded, size) = read_blob_encoding(&native, file.stat.size)?;
     let blob = ObjectId::digest(&encoded);
-    if let Some(store) = store {
-        store.write_encoded(&blob, &encoded)?;
+    if let Some(sink) = sink {
+        sink.add(&blob, &encoded)?;
     }
     Ok(FileEntry {
         path: file.path.clone(),
@@ -146,7 +162,13 @@ mod tests {
             cache: ComponentCache::new(),
         }];
         let store = MemoryObjectStore::new();
-        let entries = hash_directories(&work, Some(&store)).expect("hash");
+        let batch = store.batch();
+        let sink = BlobSink {
+            store: &store,
+            batch: batch.as_ref(),
+        };
+        let entries = hash_directories(&work, Some(sink)).expect("hash");
+        batch.commit().expect("commit");
         assert_eq!(entries[0].len(), 2);
         assert_eq!(entries[0][0].blob, Blob::id_of(b"alpha"));
         assert_eq!(entries[0][0].size, 5);

@@ -43,6 +43,9 @@ pub struct LogEntry {
     pub heads: Vec<String>,
 }
 
+/// The tags and head labels of one snap.
+type Labels = (Vec<Version>, Vec<String>);
+
 impl Workspace {
     /// Lists the history of `component` from its head on the current lane
     /// (else main), newest first, at most `limit` snaps when given.
@@ -139,11 +142,8 @@ impl Workspace {
 
     /// Maps each snap of `component` that a local ref points at to its tags
     /// and head labels.
-    fn labels(
-        &self,
-        component: &ComponentId,
-    ) -> Result<HashMap<ObjectId, (Vec<Version>, Vec<String>)>> {
-        let mut labels: HashMap<ObjectId, (Vec<Version>, Vec<String>)> = HashMap::new();
+    fn labels(&self, component: &ComponentId) -> Result<HashMap<ObjectId, Labels>> {
+        let mut labels: HashMap<ObjectId, Labels> = HashMap::new();
         for (name, id) in self.list_refs()? {
             if name.component() != component {
                 continue;

@@ -13,7 +13,7 @@ use ferry_store::{ObjectStore, RefEdit};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::hashing::cacheable_entries;
+use crate::hashing::{cacheable_entries, BlobSink};
 use crate::meta;
 use crate::resolve::resolve_component;
 use crate::stat_cache::{self, now_ns};
@@ -66,7 +66,13 @@ impl Workspace {
         let timestamp = now_ms();
 
         let read_at = now_ns();
-        let examined = self.examine(selected, Some(self.object_store()))?;
+        let store = self.object_store();
+        let batch = store.batch();
+        let sink = BlobSink {
+            store,
+            batch: batch.as_ref(),
+        };
+        let examined = self.examine(selected, Some(sink))?;
         reject_unsupported(&examined)?;
 
         let mut pending = Vec::new();
@@ -78,7 +84,9 @@ impl Workspace {
             }
             let head = self.head(&item.component.id, lane.as_ref())?;
             let snap = self.build_snap(item, &head, &author, timestamp, message)?;
-            let id = self.object_store().write(&Object::Snap(snap))?;
+            let encoded = Object::Snap(snap).encode();
+            let id = ObjectId::digest(&encoded);
+            batch.add_encoded(&id, &encoded)?;
             pending.push(Pending {
                 report: NewSnap {
                     component: item.component.id.clone(),
@@ -92,7 +100,9 @@ impl Workspace {
                 head,
             });
         }
-        self.object_store().flush()?;
+        // The batch makes every blob and snap durable before any ref can
+        // point at them.
+        batch.commit()?;
         self.commit_snaps(&pending, &examined, read_at)?;
 
         Ok(SnapReport {

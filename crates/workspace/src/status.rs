@@ -5,12 +5,11 @@ use std::collections::{HashMap, HashSet};
 
 use ferry_core::ancestry::{divergence, SnapGraph};
 use ferry_core::{ComponentId, FileEntry, FilePath, LaneId, ObjectId, RefName};
-use ferry_store::ObjectStore;
 use serde::Serialize;
 
 use crate::diff::{diff, Changes};
 use crate::error::{Error, Result};
-use crate::hashing::{cacheable_entries, hash_directories, DirectoryWork};
+use crate::hashing::{cacheable_entries, hash_directories, BlobSink, DirectoryWork};
 use crate::meta::TrackedComponent;
 use crate::scan::{scan_dir, Unsupported};
 use crate::stat_cache::{self, now_ns, CacheEntry};
@@ -131,11 +130,11 @@ impl Workspace {
     }
 
     /// Scans and hashes the directories of `components` and compares them
-    /// with their base snaps. Hashed blobs go to `store` when one is given.
+    /// with their base snaps. Hashed blobs go to `sink` when one is given.
     pub(crate) fn examine(
         &self,
         components: Vec<TrackedComponent>,
-        store: Option<&dyn ObjectStore>,
+        sink: Option<BlobSink<'_>>,
     ) -> Result<Vec<Examined>> {
         let mut work = Vec::with_capacity(components.len());
         for component in &components {
@@ -144,7 +143,7 @@ impl Workspace {
             let cache = self.read(|connection| stat_cache::load(connection, &component.id))?;
             work.push(DirectoryWork { dir, tree, cache });
         }
-        let hashed = hash_directories(&work, store)?;
+        let hashed = hash_directories(&work, sink)?;
 
         let mut examined = Vec::with_capacity(components.len());
         for ((component, work), entries) in components.into_iter().zip(work).zip(hashed) {

@@ -55,14 +55,16 @@ impl Workspace {
                 version,
                 snap,
             }),
-            Err(RefUpdateError::Mismatch {
-                actual: Some(target),
-                ..
-            }) => Err(Error::TagExists {
-                component,
-                version,
-                target,
-            }),
+            Err(RefUpdateError::Mismatch(mismatch)) => match mismatch.actual {
+                Some(target) => Err(Error::TagExists {
+                    component,
+                    version,
+                    target,
+                }),
+                None => Err(Error::RefMoved {
+                    name: mismatch.name,
+                }),
+            },
             Err(other) => Err(other.into()),
         }
     }
