@@ -65,7 +65,7 @@ pub enum Command {
     Log(commands::log::Args),
     /// Create, switch, list and show lanes.
     ///
-    /// A lane holds its own head per component. Until a component is
+    /// A lane has its own head per component. Until a component is
     /// snapped on a lane, the lane uses the component's main head.
     Lane(commands::lane::Args),
     /// Restore a component directory to a snap.

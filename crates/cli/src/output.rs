@@ -4,7 +4,7 @@ use anyhow::Context;
 use ferry_core::ObjectId;
 use serde::Serialize;
 
-/// How results are printed.
+/// The output format of results.
 #[derive(Clone, Copy, Debug)]
 pub struct Output {
     /// Print JSON instead of text.

@@ -4,10 +4,10 @@
 //! possible changed:
 //!
 //! 1. every blob to write is read, verified and written to a staging
-//!    directory inside `.ferry/tmp`; a missing or damaged object fails
+//!    directory inside `.ferry/tmp`, so a missing or damaged object fails
 //!    here, before the component directory is touched;
 //! 2. files not in the snap are removed and staged files are renamed into
-//!    place; a rename within one file system is atomic, so each file is
+//!    place. A rename within one file system is atomic, so each file is
 //!    either old or new, never partly written;
 //! 3. directories left empty are removed, since a snap cannot hold them;
 //! 4. one transaction records the snap as the component's base and
@@ -35,7 +35,7 @@ use crate::stat_cache::{self, is_cacheable, now_ns, CacheEntry};
 use crate::status::Examined;
 use crate::workspace::{Workspace, LOCAL_NAMESPACE};
 
-/// What a checkout did.
+/// The result of a checkout.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct CheckoutReport {
     /// The component.
@@ -355,8 +355,9 @@ fn place_file(dir: &Path, path: &FilePath, staged: &Path) -> Result<()> {
     }
 }
 
-/// Makes `path` a directory, replacing a file or symlink found there; such
-/// an entry is not part of the snap, which holds a file below `path`.
+/// Makes `path` a directory, replacing a file or symlink found there. Such
+/// an entry is not part of the snap, because the snap has a file below
+/// `path`.
 fn make_real_dir(path: &Path) -> Result<()> {
     match path.symlink_metadata() {
         Ok(metadata) if metadata.is_dir() => return Ok(()),

@@ -1,6 +1,6 @@
 //! The error type of every workspace operation.
 //!
-//! Variants fall into two groups, told apart by [`Error::is_user_error`]:
+//! Variants fall into two groups, which [`Error::is_user_error`] separates:
 //! mistakes a user can make and fix (an unknown component, a name with
 //! `..`, unsnapped changes before a checkout), and internal faults (a
 //! damaged database, an unreadable object, a failed write). Each user
@@ -86,14 +86,14 @@ pub enum Error {
         /// How many directories were given.
         count: usize,
     },
-    /// A component directory holds a file that cannot be snapped.
+    /// A component directory contains an entry that cannot be snapped.
     #[error("cannot snap {path} in component {component}: it is a {kind}")]
     UnsupportedFile {
         /// The component.
         component: ComponentId,
         /// The path relative to the component directory.
         path: String,
-        /// What the entry is: "symlink", "special file" or "file with an
+        /// The entry kind: "symlink", "special file" or "file with an
         /// invalid name".
         kind: &'static str,
     },
@@ -197,7 +197,7 @@ pub enum Error {
     InvalidRemoteUrl {
         /// The URL as typed.
         url: String,
-        /// What is wrong with it.
+        /// The reason it is invalid.
         reason: String,
     },
     /// `ferry remote add` of a name that exists.
@@ -235,7 +235,7 @@ pub enum Error {
     BadObject {
         /// The object.
         id: ObjectId,
-        /// What decoding found.
+        /// The decoding failure.
         #[source]
         source: DecodeError,
     },

@@ -3,9 +3,9 @@
 //! Hashing and compressing thousands of files is the hot path of `snap`, so
 //! the files of all components go into one rayon job list and run on every
 //! core. A file whose metadata matches the stat cache is not read at all.
-//! When a store is given, each hashed file is also written to it as a blob;
-//! the store's writes are create-only and safe from several threads, so no
-//! coordination between jobs is needed.
+//! When a store is given, each hashed file is also written to it as a blob.
+//! Its writes are create-only and safe from several threads, so the jobs
+//! need no coordination.
 
 use std::fs::File;
 use std::io::Read;
@@ -21,8 +21,8 @@ use crate::error::{Error, Result};
 use crate::scan::ScannedTree;
 use crate::stat_cache::{is_cacheable, lookup, CacheEntry, ComponentCache};
 
-/// Where hashed blobs are written: a batch of `store`, skipping blobs the
-/// store already holds so that they are not compressed again.
+/// The destination of hashed blobs: a batch of `store`. Blobs the store
+/// already contains are skipped, so they are not compressed again.
 #[derive(Clone, Copy)]
 pub struct BlobSink<'a> {
     /// The store to check.
@@ -44,7 +44,7 @@ impl BlobSink<'_> {
 pub struct DirectoryWork {
     /// The component directory.
     pub dir: PathBuf,
-    /// What the scan found in it.
+    /// The scan result of `dir`.
     pub tree: ScannedTree,
     /// The component's stat cache.
     pub cache: ComponentCache,

@@ -51,7 +51,7 @@ pub struct LaneHead {
     pub on_lane: bool,
 }
 
-/// What `lane switch` did.
+/// The result of `lane switch`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct SwitchReport {
     /// The lane left, or `None` for main.

@@ -1,9 +1,9 @@
 //! The local ferry workspace.
 //!
 //! A workspace tracks component directories and keeps a local scope in
-//! `.ferry/`: objects in a file object store, and refs (main heads, tags,
-//! lane heads, and what each remote was last seen to hold) together with
-//! the workspace's own tables in one SQLite database. [`Workspace`] holds
+//! `.ferry/`. Objects live in a file object store. Refs (main heads, tags,
+//! lane heads, and what each remote was last seen to hold) live in one
+//! SQLite database, together with the workspace's own tables. [`Workspace`] holds
 //! every operation; the `ferry` binary only parses arguments, calls one
 //! method and renders the result, which is why every report type here is
 //! serialisable.

@@ -29,7 +29,7 @@ pub struct LogEntry {
     pub parents: Vec<ObjectId>,
     /// Its generation.
     pub generation: u64,
-    /// Who made it.
+    /// The author.
     pub author: String,
     /// When, in milliseconds since the Unix epoch.
     pub timestamp: i64,

@@ -2,7 +2,7 @@
 //!
 //! A scan reads directory entries and their metadata only, never file
 //! contents, so it is cheap enough to run on every `status`. Symlinks are
-//! not followed: a snap holds regular files only, so a symlink, a socket
+//! not followed. A snap contains regular files only, so a symlink, a socket
 //! or a file whose name is not a valid snap path is listed as unsupported
 //! and left for the caller to reject or remove. Directories named `.ferry`
 //! are skipped, so a workspace nested inside a component is never snapped.

@@ -1,11 +1,11 @@
 //! `ferry snap`: recording new versions of changed components.
 //!
-//! Order of effects: blobs and snaps are written to the object store, the
-//! store is flushed, and then one SQLite transaction moves every head,
+//! Order of effects: blobs and snaps are added to one object batch, the
+//! batch is committed (which makes them durable), and then one SQLite transaction moves every head,
 //! records each component's new base snap and replaces its stat cache. A
-//! crash before the transaction commits leaves only unreferenced objects;
-//! a head moved by another process in the meantime fails the
-//! compare-and-swap and the whole transaction rolls back.
+//! crash before the transaction commits leaves only unreferenced objects.
+//! If another process moved a head in the meantime, the compare-and-swap
+//! fails and the whole transaction rolls back.
 
 use ferry_core::{ComponentId, LaneId, Object, ObjectId, RefName, Snap};
 use ferry_store::refs::sqlite::update_refs_in;
@@ -20,7 +20,7 @@ use crate::stat_cache::{self, now_ns};
 use crate::status::Examined;
 use crate::workspace::{now_ms, Head, Workspace, LOCAL_NAMESPACE};
 
-/// What `snap` did.
+/// The result of `snap`.
 #[derive(Clone, Debug, Serialize)]
 pub struct SnapReport {
     /// The lane the snaps were made on, or `None` for main.

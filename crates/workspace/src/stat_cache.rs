@@ -40,7 +40,7 @@ pub struct CacheEntry {
 /// The cache of one component, keyed by path.
 pub type ComponentCache = HashMap<FilePath, CacheEntry>;
 
-/// Returns the blob id of `file` if the cache holds one for its current
+/// Returns the blob id of `file` if the cache has one for its current
 /// metadata.
 pub fn lookup(cache: &ComponentCache, file: &ScannedFile) -> Option<ObjectId> {
     cache

@@ -39,7 +39,7 @@ pub struct ComponentStatus {
     pub changes: Changes,
     /// Entries a snap cannot hold, such as symlinks.
     pub unsupported: Vec<Unsupported>,
-    /// How the head compares with each remote that has this ref.
+    /// The comparison with each remote that has this ref.
     pub remotes: Vec<RemoteTracking>,
 }
 
@@ -50,7 +50,7 @@ impl ComponentStatus {
     }
 }
 
-/// How a local head relates to the same ref on a remote.
+/// The comparison of a local head with the same ref on a remote.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RemoteTracking {
     /// The remote's name.

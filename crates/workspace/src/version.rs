@@ -3,7 +3,7 @@
 use semver::{Prerelease, Version};
 use serde::Serialize;
 
-/// Which part of the latest version a new tag increments.
+/// The part of the latest version that a new tag increments.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Bump {

@@ -107,7 +107,7 @@ impl Workspace {
     }
 
     /// Opens the workspace containing `start`: the nearest of `start` and
-    /// its parents that holds a `.ferry` directory.
+    /// its parents that contains a `.ferry` directory.
     pub fn discover(start: &Path) -> Result<Self> {
         let absolute = fs::canonicalize(start).map_err(Error::io(start))?;
         let root = absolute

@@ -20,7 +20,7 @@ use ferry_workspace::Workspace;
 use crate::cli::{Cli, Command};
 use crate::output::Output;
 
-/// What every command receives besides its own arguments.
+/// The settings every command receives besides its own arguments.
 pub struct Invocation {
     /// The directory ferry runs in.
     pub directory: PathBuf,

@@ -1,5 +1,5 @@
 //! Integration tests driving the real `ferry` binary in temporary
-//! workspaces. One test binary holds every module, so the binary and its
+//! workspaces. Every module is part of one test binary, so the binary and its
 //! dependencies are linked once.
 
 mod add;
