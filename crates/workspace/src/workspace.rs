@@ -109,13 +109,25 @@ impl Workspace {
     /// Opens the workspace containing `start`: the nearest of `start` and
     /// its parents that contains a `.ferry` directory.
     pub fn discover(start: &Path) -> Result<Self> {
-        let absolute = fs::canonicalize(start).map_err(Error::io(start))?;
+        let not_a_workspace = || Error::NotAWorkspace {
+            start: start.to_path_buf(),
+        };
+        let absolute = match fs::canonicalize(start) {
+            Ok(absolute) => absolute,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                return Err(not_a_workspace())
+            }
+            Err(source) => {
+                return Err(Error::Io {
+                    path: start.to_path_buf(),
+                    source,
+                })
+            }
+        };
         let root = absolute
             .ancestors()
             .find(|dir| dir.join(FERRY_DIR).join("ferry.db").is_file())
-            .ok_or_else(|| Error::NotAWorkspace {
-                start: start.to_path_buf(),
-            })?;
+            .ok_or_else(not_a_workspace)?;
         Self::open(root)
     }
 

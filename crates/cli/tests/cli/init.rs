@@ -61,3 +61,24 @@ fn subdirectory_finds_workspace() {
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
     assert_eq!(report["components"][0]["id"], "acme/button");
 }
+
+#[test]
+fn missing_directory_is_user_error() {
+    let sandbox = Sandbox::empty();
+    let stderr = sandbox.user_error(&["-C", "does/not/exist", "status"]);
+    assert!(
+        stderr.contains("is not inside a ferry workspace"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn damaged_database_is_internal_fault() {
+    let sandbox = Sandbox::workspace();
+    std::fs::write(sandbox.join(".ferry/ferry.db"), b"not a database at all").expect("damage");
+    let output = sandbox.ferry().args(["status"]).output().expect("run");
+    assert_eq!(output.status.code(), Some(70));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.starts_with("internal error: "), "{stderr}");
+    assert!(!stderr.contains("hint: "), "{stderr}");
+}
