@@ -22,6 +22,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use ferry_core::object::DecodeError;
 use ferry_core::{ComponentId, FileEntry, FileMode, FilePath, ObjectId, RefName, Snap};
 use ferry_store::{ObjectStore, ObjectStoreError, RefStore};
 use rayon::prelude::*;
@@ -292,6 +293,15 @@ fn stage_blobs(
                     id: entry.blob,
                     source,
                 })?;
+            if blob.data.len() as u64 != entry.size {
+                return Err(Error::BadObject {
+                    id: entry.blob,
+                    source: DecodeError::Length {
+                        declared: entry.size,
+                        actual: blob.data.len() as u64,
+                    },
+                });
+            }
             let staged = staging.join(index.to_string());
             fs::write(&staged, &blob.data).map_err(Error::io(&staged))?;
             set_mode(&staged, entry.mode)?;

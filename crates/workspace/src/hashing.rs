@@ -3,9 +3,9 @@
 //! Hashing and compressing thousands of files is the hot path of `snap`, so
 //! the files of all components go into one rayon job list and run on every
 //! core. A file whose metadata matches the stat cache is not read at all.
-//! When a store is given, each hashed file is also written to it as a blob.
-//! Its writes are create-only and safe from several threads, so the jobs
-//! need no coordination.
+//! When a sink is given, each hashed file that the store lacks is added to
+//! one object batch. A batch accepts adds from several threads and drops
+//! duplicates, so the jobs need no coordination.
 
 use std::fs::File;
 use std::io::Read;
