@@ -16,7 +16,9 @@ fn damaged_snap_fails_before_touching_files() {
     fs::create_dir(&dir).expect("mkdir");
     fs::write(dir.join("a.js"), "first").expect("write");
     fs::write(dir.join("b.js"), "kept").expect("write");
-    workspace.add(std::slice::from_ref(&dir), None, None).expect("add");
+    workspace
+        .add(std::slice::from_ref(&dir), None, None)
+        .expect("add");
     let report = workspace.snap("first", &[]).expect("snap");
     let head = report.snapped[0].snap;
 
