@@ -11,6 +11,7 @@ pub mod id;
 pub mod name;
 pub mod object;
 pub mod path;
+pub mod protocol;
 pub mod refname;
 
 pub use id::ObjectId;
