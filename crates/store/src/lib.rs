@@ -14,4 +14,6 @@ pub mod objects;
 pub mod refs;
 
 pub use objects::{FsObjectStore, MemoryObjectStore, ObjectStore, ObjectStoreError};
-pub use refs::{MemoryRefStore, RefEdit, RefStore, RefUpdateError, SqliteStore, StoreError};
+pub use refs::{
+    MemoryRefStore, RefEdit, RefMismatch, RefStore, RefUpdateError, SqliteStore, StoreError,
+};

@@ -6,13 +6,13 @@
 //! `remote/NAME`.
 
 mod memory;
-mod sqlite;
+pub mod sqlite;
 
 use ferry_core::{ObjectId, RefName};
 use serde::{Deserialize, Serialize};
 
 pub use memory::MemoryRefStore;
-pub use sqlite::SqliteStore;
+pub use sqlite::{update_refs_in, SqliteStore};
 
 /// One compare-and-swap edit of a ref.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,22 +47,38 @@ pub enum StoreError {
     },
 }
 
+/// A ref that did not hold the value an edit expected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("ref {name} moved: expected {}, found {}", show(.expected), show(.actual))]
+pub struct RefMismatch {
+    /// The ref whose compare-and-swap failed.
+    pub name: RefName,
+    /// The value the edit expected.
+    pub expected: Option<ObjectId>,
+    /// The value the ref actually holds.
+    pub actual: Option<ObjectId>,
+}
+
 /// Why a batch of ref edits did not apply. Nothing was changed.
 #[derive(Debug, thiserror::Error)]
 pub enum RefUpdateError {
     /// A ref did not hold the value the edit expected.
-    #[error("ref {name} moved: expected {}, found {}", show(.expected), show(.actual))]
-    Mismatch {
-        /// The ref whose compare-and-swap failed.
-        name: RefName,
-        /// The value the edit expected.
-        expected: Option<ObjectId>,
-        /// The value the ref actually holds.
-        actual: Option<ObjectId>,
-    },
+    #[error(transparent)]
+    Mismatch(Box<RefMismatch>),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl RefUpdateError {
+    /// Builds a [`RefUpdateError::Mismatch`].
+    pub fn mismatch(name: RefName, expected: Option<ObjectId>, actual: Option<ObjectId>) -> Self {
+        Self::Mismatch(Box::new(RefMismatch {
+            name,
+            expected,
+            actual,
+        }))
+    }
 }
 
 fn show(value: &Option<ObjectId>) -> String {

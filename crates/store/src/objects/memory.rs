@@ -1,0 +1,85 @@
+//! Objects held in memory, for tests.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use ferry_core::ObjectId;
+
+use super::{compress, decompress_verified, ObjectStore, ObjectStoreError};
+
+/// An object store in a hash map; it behaves like [`super::FsObjectStore`]
+/// apart from durability.
+#[derive(Debug, Default)]
+pub struct MemoryObjectStore {
+    objects: Mutex<HashMap<ObjectId, Vec<u8>>>,
+}
+
+impl MemoryObjectStore {
+    /// Creates an empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn objects(&self) -> std::sync::MutexGuard<'_, HashMap<ObjectId, Vec<u8>>> {
+        self.objects
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Replaces the stored bytes of `id`, so tests can simulate damage.
+    pub fn corrupt(&self, id: &ObjectId, compressed: Vec<u8>) {
+        self.objects().insert(*id, compressed);
+    }
+}
+
+impl ObjectStore for MemoryObjectStore {
+    fn contains(&self, id: &ObjectId) -> Result<bool, ObjectStoreError> {
+        Ok(self.objects().contains_key(id))
+    }
+
+    fn read_encoded(&self, id: &ObjectId) -> Result<Vec<u8>, ObjectStoreError> {
+        decompress_verified(id, &self.read_compressed_unchecked(id)?)
+    }
+
+    fn read_compressed(&self, id: &ObjectId) -> Result<Vec<u8>, ObjectStoreError> {
+        let compressed = self.read_compressed_unchecked(id)?;
+        decompress_verified(id, &compressed)?;
+        Ok(compressed)
+    }
+
+    fn write_encoded(&self, id: &ObjectId, encoded: &[u8]) -> Result<(), ObjectStoreError> {
+        self.objects()
+            .entry(*id)
+            .or_insert_with(|| compress(encoded));
+        Ok(())
+    }
+
+    fn write_compressed(&self, id: &ObjectId, compressed: &[u8]) -> Result<(), ObjectStoreError> {
+        self.objects()
+            .entry(*id)
+            .or_insert_with(|| compressed.to_vec());
+        Ok(())
+    }
+
+    fn flush(&self) -> Result<(), ObjectStoreError> {
+        Ok(())
+    }
+
+    fn list(&self) -> Result<Vec<ObjectId>, ObjectStoreError> {
+        Ok(self.objects().keys().copied().collect())
+    }
+
+    fn remove(&self, id: &ObjectId) -> Result<(), ObjectStoreError> {
+        self.objects().remove(id);
+        Ok(())
+    }
+}
+
+impl MemoryObjectStore {
+    fn read_compressed_unchecked(&self, id: &ObjectId) -> Result<Vec<u8>, ObjectStoreError> {
+        self.objects()
+            .get(id)
+            .cloned()
+            .ok_or(ObjectStoreError::NotFound(*id))
+    }
+}

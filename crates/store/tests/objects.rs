@@ -1,0 +1,106 @@
+//! The same object-store cases run against files and memory.
+
+use ferry_core::object::Blob;
+use ferry_core::{Object, ObjectId};
+use ferry_store::objects::compress;
+use ferry_store::{FsObjectStore, MemoryObjectStore, ObjectStore, ObjectStoreError};
+
+fn stores() -> Vec<(&'static str, Box<dyn ObjectStore>, tempfile::TempDir)> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fs = FsObjectStore::open(dir.path().join("objects")).expect("open");
+    vec![
+        ("fs", Box::new(fs), dir),
+        (
+            "memory",
+            Box::new(MemoryObjectStore::new()),
+            tempfile::tempdir().expect("tempdir"),
+        ),
+    ]
+}
+
+fn blob(data: &[u8]) -> Object {
+    Object::Blob(Blob {
+        data: data.to_vec(),
+    })
+}
+
+#[test]
+fn write_then_read_round_trips() {
+    for (kind, store, _dir) in stores() {
+        let object = blob(b"export default Button;\n");
+        let id = store.write(&object).expect(kind);
+        assert!(store.contains(&id).expect(kind), "{kind}");
+        assert_eq!(store.read(&id).expect(kind), object, "{kind}");
+        store.flush().expect(kind);
+        assert_eq!(store.list().expect(kind), vec![id], "{kind}");
+    }
+}
+
+#[test]
+fn writing_twice_is_harmless() {
+    for (kind, store, _dir) in stores() {
+        let object = blob(b"same");
+        let first = store.write(&object).expect(kind);
+        let second = store.write(&object).expect(kind);
+        assert_eq!(first, second, "{kind}");
+        assert_eq!(store.list().expect(kind).len(), 1, "{kind}");
+    }
+}
+
+#[test]
+fn missing_object_is_not_found() {
+    for (kind, store, _dir) in stores() {
+        let id = ObjectId::digest(b"nothing");
+        let error = store.read(&id).expect_err(kind);
+        assert!(
+            matches!(error, ObjectStoreError::NotFound(found) if found == id),
+            "{kind}"
+        );
+    }
+}
+
+#[test]
+fn compressed_bytes_of_another_object_are_corrupt() {
+    for (kind, store, _dir) in stores() {
+        let claimed = ObjectId::digest(b"claimed");
+        let other = blob(b"other").encode();
+        store
+            .write_compressed(&claimed, &compress(&other))
+            .expect(kind);
+        let error = store.read(&claimed).expect_err(kind);
+        assert!(
+            matches!(error, ObjectStoreError::Corrupt { .. }),
+            "{kind}: {error}"
+        );
+        let error = store.read_compressed(&claimed).expect_err(kind);
+        assert!(
+            matches!(error, ObjectStoreError::Corrupt { .. }),
+            "{kind}: {error}"
+        );
+    }
+}
+
+#[test]
+fn damaged_file_is_detected_on_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = FsObjectStore::open(dir.path()).expect("open");
+    let id = store.write(&blob(b"precious bytes")).expect("write");
+    std::fs::write(store.path_of(&id), compress(b"blob 1 5\0evil!")).expect("damage");
+    assert!(matches!(
+        store.read(&id),
+        Err(ObjectStoreError::Corrupt { .. })
+    ));
+}
+
+#[test]
+fn stray_files_are_not_listed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = FsObjectStore::open(dir.path()).expect("open");
+    let id = store.write(&blob(b"x")).expect("write");
+    std::fs::write(store.root().join("ab").with_extension("txt"), b"junk").expect("junk");
+    std::fs::create_dir_all(store.root().join("zz")).expect("dir");
+    std::fs::write(store.root().join("zz").join("not-an-id"), b"junk").expect("junk");
+    assert_eq!(store.list().expect("list"), vec![id]);
+    store.remove(&id).expect("remove");
+    assert!(!store.contains(&id).expect("contains"));
+}
