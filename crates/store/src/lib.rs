@@ -10,9 +10,14 @@
 //! one for tests: [`FsObjectStore`] and [`MemoryObjectStore`],
 //! [`SqliteStore`] and [`MemoryRefStore`].
 
+pub mod exports;
 pub mod objects;
 pub mod refs;
 
+pub use exports::{
+    CommitAttempt, ExportRecord, ExportStore, ExportStoreError, MemoryExportStore,
+    SqliteExportStore,
+};
 pub use objects::{FsObjectStore, MemoryObjectStore, ObjectStore, ObjectStoreError};
 pub use refs::{
     MemoryRefStore, RefEdit, RefMismatch, RefStore, RefUpdateError, SqliteStore, StoreError,
