@@ -1,19 +1,17 @@
 //! Fetch: stream the objects behind some heads that a client lacks.
 //!
-//! The walk visits snaps in decreasing generation, painting each as wanted
-//! (reachable from a requested head) or had (reachable from a snap the
-//! client has). A snap is taken from the queue only after every snap that
-//! can reach it, so its paint is final then: a had snap is never sent, and
-//! the walk ends once only had snaps are queued. Blobs of had snaps that
-//! border the sent ones are skipped too, so an unchanged file is not sent
-//! again. A client may receive an object it already has, never miss one.
+//! Only snaps that a committed export made reachable are served, never an
+//! upload of a live export. The objects to send are chosen by
+//! [`objects_to_send`]: the snaps reachable from the wanted heads and not
+//! from the client's snaps, and their blobs minus those of the bordering
+//! snaps the client has. A client may receive an object it already has,
+//! never miss one.
 
-use std::collections::hash_map::Entry;
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::collections::HashSet;
 use std::io::Write;
 
-use ferry_core::ancestry::SnapGraph;
 use ferry_core::protocol::pack::PackWriter;
+use ferry_core::protocol::walk::objects_to_send;
 use ferry_core::protocol::{FetchRequest, RejectionCode};
 use ferry_core::{ObjectId, ScopeName};
 
@@ -51,79 +49,13 @@ pub fn plan(
     walk(app, &request.wants, &haves).map_err(|error| ApiError::internal(&error))
 }
 
-const WANTED: u8 = 1;
-const HAD: u8 = 2;
-
 fn walk(
     app: &AppState,
     wants: &[ObjectId],
     haves: &[ObjectId],
 ) -> Result<Vec<ObjectId>, GraphError> {
     let graph = StoreGraph::new(app.stores.objects.as_ref());
-    let mut paint: HashMap<ObjectId, u8> = HashMap::new();
-    let mut queue = BinaryHeap::new();
-    // Number of queued snaps painted wanted and not had.
-    let mut pending = 0usize;
-    for (ids, colour) in [(haves, HAD), (wants, WANTED)] {
-        for id in ids {
-            if let Entry::Vacant(entry) = paint.entry(*id) {
-                entry.insert(colour);
-                queue.push((graph.node(id)?.generation, *id));
-                pending += usize::from(colour == WANTED);
-            }
-        }
-    }
-
-    let mut snaps = Vec::new();
-    let mut blobs = Vec::new();
-    let mut had_blobs = HashSet::new();
-    while pending > 0 {
-        let Some((_, id)) = queue.pop() else { break };
-        let colour = paint[&id];
-        let snap = graph.snap(&id)?;
-        if colour == WANTED {
-            pending -= 1;
-            snaps.push(id);
-            blobs.extend(snap.files.iter().map(|file| file.blob));
-        } else {
-            had_blobs.extend(snap.files.iter().map(|file| file.blob));
-        }
-        for parent in &snap.parents {
-            match paint.entry(*parent) {
-                // Parents have a lower generation, so a painted parent is
-                // still queued.
-                Entry::Occupied(mut entry) => {
-                    let before = *entry.get();
-                    *entry.get_mut() |= colour;
-                    if before == WANTED && colour & HAD != 0 {
-                        pending -= 1;
-                    }
-                }
-                Entry::Vacant(entry) => {
-                    entry.insert(colour);
-                    queue.push((graph.node(parent)?.generation, *parent));
-                    pending += usize::from(colour == WANTED);
-                }
-            }
-        }
-    }
-
-    // The had snaps that border the sent ones may still be queued.
-    let mut boundary: HashSet<ObjectId> = haves.iter().copied().collect();
-    for id in &snaps {
-        let parents = graph.node(id)?.parents;
-        boundary.extend(parents.into_iter().filter(|p| paint[p] & HAD != 0));
-    }
-    for id in &boundary {
-        had_blobs.extend(graph.snap(id)?.files.iter().map(|file| file.blob));
-    }
-
-    let mut seen = HashSet::new();
-    let blobs = blobs
-        .into_iter()
-        .filter(|blob| !had_blobs.contains(blob) && seen.insert(*blob));
-    snaps.extend(blobs);
-    Ok(snaps)
+    objects_to_send(|id| graph.snap(id), wants, haves)
 }
 
 /// Writes the objects `ids` as a pack to `out`.

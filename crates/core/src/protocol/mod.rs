@@ -12,6 +12,7 @@
 mod ids;
 pub mod pack;
 mod rejection;
+pub mod walk;
 
 use serde::{Deserialize, Serialize};
 
