@@ -8,6 +8,7 @@
 
 pub mod ancestry;
 pub mod id;
+pub mod merge;
 pub mod name;
 pub mod object;
 pub mod path;

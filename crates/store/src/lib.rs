@@ -11,6 +11,7 @@
 //! [`SqliteStore`] and [`MemoryRefStore`].
 
 pub mod exports;
+pub mod fsck;
 pub mod objects;
 pub mod refs;
 

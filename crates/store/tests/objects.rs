@@ -104,3 +104,62 @@ fn stray_files_are_not_listed() {
     store.remove(&id).expect("remove");
     assert!(!store.contains(&id).expect("contains"));
 }
+
+#[test]
+fn batch_is_invisible_until_commit() {
+    for (kind, store, _dir) in stores() {
+        let first = blob(b"first").encode();
+        let second = blob(b"second").encode();
+        let first_id = ObjectId::digest(&first);
+        let second_id = ObjectId::digest(&second);
+
+        let batch = store.batch();
+        batch.add_encoded(&first_id, &first).expect(kind);
+        batch
+            .add_reader(&second_id, &mut compress(&second).as_slice())
+            .expect(kind);
+        batch.add_encoded(&first_id, &first).expect(kind);
+        assert!(!store.contains(&first_id).expect(kind), "{kind}");
+
+        assert_eq!(batch.commit().expect(kind), 2, "{kind}");
+        assert_eq!(store.read_encoded(&first_id).expect(kind), first, "{kind}");
+        assert_eq!(
+            store.read_encoded(&second_id).expect(kind),
+            second,
+            "{kind}"
+        );
+    }
+}
+
+#[test]
+fn dropped_batch_leaves_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = FsObjectStore::open(dir.path()).expect("open");
+    let encoded = blob(b"abandoned").encode();
+    let id = ObjectId::digest(&encoded);
+    let batch = store.batch();
+    batch.add_encoded(&id, &encoded).expect("stage");
+    drop(batch);
+    assert!(!store.contains(&id).expect("contains"));
+    let leftovers = std::fs::read_dir(store.root().join("tmp"))
+        .expect("tmp")
+        .count();
+    assert_eq!(leftovers, 0);
+}
+
+#[test]
+fn failing_reader_stages_nothing() {
+    struct Broken;
+    impl std::io::Read for Broken {
+        fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::other("digest mismatch"))
+        }
+    }
+    for (kind, store, _dir) in stores() {
+        let id = ObjectId::digest(b"never");
+        let batch = store.batch();
+        assert!(batch.add_reader(&id, &mut Broken).is_err(), "{kind}");
+        assert_eq!(batch.commit().expect(kind), 0, "{kind}");
+        assert!(!store.contains(&id).expect(kind), "{kind}");
+    }
+}

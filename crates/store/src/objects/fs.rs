@@ -9,18 +9,23 @@
 //!
 //! The rename itself becomes durable only when its directory is fsynced.
 //! Writes remember the directories they touched, and [`ObjectStore::flush`]
-//! fsyncs them all at once, so a batch of thousands of objects costs one
-//! directory sync per fan-out directory instead of one per object.
+//! fsyncs them all at once.
+//!
+//! A batch ([`ObjectStore::batch`]) avoids the per-object fsync: it writes
+//! every object to a temporary file, syncs the whole file system once
+//! (`syncfs`), renames them all into place, and syncs once more. Data is
+//! durable before any rename, so after a crash an object file is either
+//! absent or complete, as with single writes.
 
 use std::collections::HashSet;
 use std::fs::{self, File};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use ferry_core::ObjectId;
 
-use super::{compress, decompress_verified, ObjectStore, ObjectStoreError};
+use super::{compress, decompress_verified, ObjectBatch, ObjectStore, ObjectStoreError};
 
 /// An object store in a local directory.
 #[derive(Debug)]
@@ -56,7 +61,7 @@ impl FsObjectStore {
         &self.root
     }
 
-    /// Returns the file that holds `id`.
+    /// Returns the path of the file that stores `id`.
     pub fn path_of(&self, id: &ObjectId) -> PathBuf {
         let hex = id.to_hex();
         self.root.join(&hex[..2]).join(&hex[2..])
@@ -122,6 +127,13 @@ impl ObjectStore for FsObjectStore {
         Ok(())
     }
 
+    fn batch(&self) -> Box<dyn ObjectBatch + '_> {
+        Box::new(FsBatch {
+            store: self,
+            staged: Mutex::new(Staged::default()),
+        })
+    }
+
     fn flush(&self) -> Result<(), ObjectStoreError> {
         let dirs: Vec<PathBuf> = {
             let mut pending = self
@@ -171,4 +183,85 @@ impl ObjectStore for FsObjectStore {
             Err(source) => Err(ObjectStoreError::Io { path, source }),
         }
     }
+}
+
+#[derive(Default)]
+struct Staged {
+    ids: HashSet<ObjectId>,
+    files: Vec<(ObjectId, tempfile::TempPath)>,
+}
+
+/// Objects staged as unsynced temporary files until commit.
+struct FsBatch<'a> {
+    store: &'a FsObjectStore,
+    staged: Mutex<Staged>,
+}
+
+impl FsBatch<'_> {
+    /// Reports whether `id` needs no new file: stored or staged already.
+    fn is_known(&self, id: &ObjectId) -> Result<bool, ObjectStoreError> {
+        let staged = self.staged.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(staged.ids.contains(id) || self.store.contains(id)?)
+    }
+
+    fn stage(
+        &self,
+        id: &ObjectId,
+        write: impl FnOnce(&mut File) -> io::Result<()>,
+    ) -> Result<(), ObjectStoreError> {
+        if self.is_known(id)? {
+            return Ok(());
+        }
+        let tmp = &self.store.tmp;
+        let mut temp = tempfile::NamedTempFile::new_in(tmp).map_err(io_error(tmp))?;
+        write(temp.as_file_mut()).map_err(io_error(temp.path()))?;
+        let mut staged = self.staged.lock().unwrap_or_else(|p| p.into_inner());
+        if staged.ids.insert(*id) {
+            staged.files.push((*id, temp.into_temp_path()));
+        }
+        Ok(())
+    }
+}
+
+impl ObjectBatch for FsBatch<'_> {
+    fn add_compressed(&self, id: &ObjectId, compressed: &[u8]) -> Result<(), ObjectStoreError> {
+        self.stage(id, |file| file.write_all(compressed))
+    }
+
+    fn add_reader(&self, id: &ObjectId, compressed: &mut dyn Read) -> Result<(), ObjectStoreError> {
+        self.stage(id, |file| io::copy(compressed, file).map(drop))
+    }
+
+    fn commit(self: Box<Self>) -> Result<usize, ObjectStoreError> {
+        let staged = self.staged.into_inner().unwrap_or_else(|p| p.into_inner());
+        if staged.files.is_empty() {
+            return Ok(0);
+        }
+        let store = self.store;
+        sync_file_system(&store.tmp)?;
+
+        let count = staged.files.len();
+        for (id, temp) in staged.files {
+            let target = store.path_of(&id);
+            let dir = target.parent().expect("object paths have a fan-out parent");
+            if !dir.exists() {
+                fs::create_dir_all(dir).map_err(io_error(dir))?;
+            }
+            temp.persist(&target)
+                .map_err(|error| io_error(&target)(error.error))?;
+        }
+
+        sync_file_system(&store.root)?;
+        Ok(count)
+    }
+}
+
+/// Flushes every dirty page and directory entry of the file system that
+/// contains `path`.
+fn sync_file_system(path: &Path) -> Result<(), ObjectStoreError> {
+    let handle = File::open(path).map_err(io_error(path))?;
+    rustix::fs::syncfs(&handle).map_err(|errno| ObjectStoreError::Io {
+        path: path.to_path_buf(),
+        source: errno.into(),
+    })
 }

@@ -5,7 +5,9 @@ use std::sync::Mutex;
 
 use ferry_core::ObjectId;
 
-use super::{compress, decompress_verified, ObjectStore, ObjectStoreError};
+use std::io::Read;
+
+use super::{compress, decompress_verified, ObjectBatch, ObjectStore, ObjectStoreError};
 
 /// An object store in a hash map; it behaves like [`super::FsObjectStore`]
 /// apart from durability.
@@ -61,6 +63,13 @@ impl ObjectStore for MemoryObjectStore {
         Ok(())
     }
 
+    fn batch(&self) -> Box<dyn ObjectBatch + '_> {
+        Box::new(MemoryBatch {
+            store: self,
+            staged: Mutex::new(HashMap::new()),
+        })
+    }
+
     fn flush(&self) -> Result<(), ObjectStoreError> {
         Ok(())
     }
@@ -81,5 +90,45 @@ impl MemoryObjectStore {
             .get(id)
             .cloned()
             .ok_or(ObjectStoreError::NotFound(*id))
+    }
+}
+
+/// Objects staged in a map until commit.
+struct MemoryBatch<'a> {
+    store: &'a MemoryObjectStore,
+    staged: Mutex<HashMap<ObjectId, Vec<u8>>>,
+}
+
+impl ObjectBatch for MemoryBatch<'_> {
+    fn add_compressed(&self, id: &ObjectId, compressed: &[u8]) -> Result<(), ObjectStoreError> {
+        self.staged
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(*id, compressed.to_vec());
+        Ok(())
+    }
+
+    fn add_reader(&self, id: &ObjectId, compressed: &mut dyn Read) -> Result<(), ObjectStoreError> {
+        let mut bytes = Vec::new();
+        compressed
+            .read_to_end(&mut bytes)
+            .map_err(|source| ObjectStoreError::Io {
+                path: std::path::PathBuf::from(id.to_hex()),
+                source,
+            })?;
+        self.add_compressed(id, &bytes)
+    }
+
+    fn commit(self: Box<Self>) -> Result<usize, ObjectStoreError> {
+        let staged = self
+            .staged
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let count = staged.len();
+        let mut objects = self.store.objects();
+        for (id, compressed) in staged {
+            objects.entry(id).or_insert(compressed);
+        }
+        Ok(count)
     }
 }

@@ -3,7 +3,7 @@
 mod fs;
 mod memory;
 
-use std::io;
+use std::io::{self, Read};
 use std::path::PathBuf;
 
 use ferry_core::object::DecodeError;
@@ -24,7 +24,7 @@ pub enum ObjectStoreError {
     Corrupt {
         /// The object that failed verification.
         id: ObjectId,
-        /// What verification found.
+        /// The verification failure.
         #[source]
         source: DecodeError,
     },
@@ -89,6 +89,11 @@ pub trait ObjectStore: Send + Sync {
         Ok(id)
     }
 
+    /// Starts a batch of writes that become visible together. Writing many
+    /// objects through a batch costs two file-system syncs in all instead
+    /// of one per object.
+    fn batch(&self) -> Box<dyn ObjectBatch + '_>;
+
     /// Reads `id` and returns it as a snap, failing if it is a blob.
     fn read_snap(&self, id: &ObjectId) -> Result<ferry_core::Snap, ObjectStoreError> {
         self.read(id)?
@@ -119,4 +124,30 @@ pub fn decompress_verified(id: &ObjectId, compressed: &[u8]) -> Result<Vec<u8>, 
         }));
     }
     Ok(encoded)
+}
+
+/// Objects written together.
+///
+/// Objects added to a batch are invisible until [`ObjectBatch::commit`],
+/// which makes all of them durable and visible; dropping a batch without
+/// committing discards them. Methods take `&self`, so several threads can
+/// add to one batch at once.
+pub trait ObjectBatch: Send + Sync {
+    /// Adds the zstd form of an encoding whose digest the caller has
+    /// checked to be `id`.
+    fn add_compressed(&self, id: &ObjectId, compressed: &[u8]) -> Result<(), ObjectStoreError>;
+
+    /// Adds an object by streaming its zstd form from `compressed`. The
+    /// reader verifies the digest itself and fails with an error at the end
+    /// of its input if the bytes are not the object `id`.
+    fn add_reader(&self, id: &ObjectId, compressed: &mut dyn Read) -> Result<(), ObjectStoreError>;
+
+    /// Adds a canonical encoding whose digest the caller has checked.
+    fn add_encoded(&self, id: &ObjectId, encoded: &[u8]) -> Result<(), ObjectStoreError> {
+        self.add_compressed(id, &compress(encoded))
+    }
+
+    /// Makes every added object durable and visible, and returns how many
+    /// were added.
+    fn commit(self: Box<Self>) -> Result<usize, ObjectStoreError>;
 }
