@@ -197,24 +197,26 @@ fn local_haves(
     Ok(haves.into_iter().collect())
 }
 
-/// Verifies and stores every object of the pack in `body`; returns the
-/// counts received and written.
+/// Verifies every object of the pack in `body` and stores them in one
+/// batch; returns the counts received and written.
 fn receive_pack(
     objects: &dyn ObjectStore,
     body: impl Read,
     progress: &dyn Progress,
 ) -> Result<(u64, u64), FetchError> {
     let mut pack = PackReader::new(body, RECEIVE_LIMITS)?;
+    let batch = objects.batch();
     let mut buffer = Vec::new();
     let mut written = 0;
     while let Some(claimed) = pack.next_entry(&mut buffer)? {
         verify_object(claimed, &buffer, RECEIVE_LIMITS.max_object_bytes)?;
         if !objects.contains(&claimed)? {
-            objects.write_compressed(&claimed, &buffer)?;
+            batch.add_compressed(&claimed, &buffer)?;
             written += 1;
         }
         progress.advance(1);
     }
+    batch.commit()?;
     Ok((pack.entries(), written))
 }
 

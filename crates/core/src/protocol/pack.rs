@@ -15,8 +15,10 @@
 //! Nothing in a pack is trusted. [`PackReader`] checks each length against
 //! [`PackLimits`] before allocating, and [`verify_object`] streams the
 //! decompressed bytes through the hasher, stopping at the length the object
-//! header declares, so a reader keeps at most one compressed object and, for
-//! snaps only, one decoded snap in memory, whatever the size of the pack.
+//! header declares. A reader that spools entries with
+//! [`PackReader::next_entry_to`] and checks them with
+//! [`verify_object_from`] keeps only a decoded snap in memory, never a
+//! blob, whatever the size of the pack.
 
 use std::io::{self, Read, Write};
 
@@ -177,12 +179,60 @@ impl<R: Read> PackReader<R> {
         }
     }
 
+    /// Copies the next entry's compressed bytes to `out` and returns the id
+    /// the entry claims, so an entry never has to fit in memory. Returns
+    /// `None` after the end marker.
+    pub fn next_entry_to(&mut self, out: &mut impl Write) -> Result<Option<ObjectId>, PackError> {
+        if self.finished {
+            return Ok(None);
+        }
+        let mut tag = [0u8; 1];
+        self.read(&mut tag)?;
+        match tag[0] {
+            TAG_OBJECT => {}
+            TAG_END => return self.read_end().map(|()| None),
+            tag => {
+                return Err(PackError::BadTag {
+                    tag,
+                    entries: self.entries,
+                })
+            }
+        }
+        let (id, len) = self.read_entry_header()?;
+        let copied = io::copy(&mut (&mut self.inner).take(len), out).map_err(PackError::Io)?;
+        if copied != len {
+            return Err(PackError::Truncated {
+                entries: self.entries,
+            });
+        }
+        self.entries += 1;
+        Ok(Some(id))
+    }
+
     /// Returns the number of entries read so far.
     pub fn entries(&self) -> u64 {
         self.entries
     }
 
     fn read_object(&mut self, buffer: &mut Vec<u8>) -> Result<ObjectId, PackError> {
+        let (id, len) = self.read_entry_header()?;
+        buffer.clear();
+        let read = (&mut self.inner)
+            .take(len)
+            .read_to_end(buffer)
+            .map_err(PackError::Io)?;
+        if read as u64 != len {
+            return Err(PackError::Truncated {
+                entries: self.entries,
+            });
+        }
+        self.entries += 1;
+        Ok(id)
+    }
+
+    /// Reads an entry's id and length and checks the length against the
+    /// limits before any of its bytes are read.
+    fn read_entry_header(&mut self) -> Result<(ObjectId, u64), PackError> {
         let mut id = [0u8; 32];
         self.read(&mut id)?;
         let id = ObjectId::from_bytes(id);
@@ -197,19 +247,7 @@ impl<R: Read> PackReader<R> {
             });
         }
         self.charge(len)?;
-
-        buffer.clear();
-        let read = (&mut self.inner)
-            .take(len)
-            .read_to_end(buffer)
-            .map_err(PackError::Io)?;
-        if read as u64 != len {
-            return Err(PackError::Truncated {
-                entries: self.entries,
-            });
-        }
-        self.entries += 1;
-        Ok(id)
+        Ok((id, len))
     }
 
     fn read_end(&mut self) -> Result<(), PackError> {
@@ -316,8 +354,29 @@ pub fn verify_object(
     max_object_bytes: u64,
 ) -> Result<VerifiedObject, VerifyError> {
     let decompress = |source| VerifyError::Decompress { id, source };
+    let decoder = zstd::stream::read::Decoder::with_buffer(compressed).map_err(decompress)?;
+    verify_decoded(id, decoder, max_object_bytes)
+}
+
+/// Verifies like [`verify_object`], reading the compressed bytes from
+/// `compressed`, such as a spool file, so no object is held whole.
+pub fn verify_object_from(
+    id: ObjectId,
+    compressed: impl Read,
+    max_object_bytes: u64,
+) -> Result<VerifiedObject, VerifyError> {
+    let decompress = |source| VerifyError::Decompress { id, source };
+    let decoder = zstd::stream::read::Decoder::new(compressed).map_err(decompress)?;
+    verify_decoded(id, decoder, max_object_bytes)
+}
+
+fn verify_decoded(
+    id: ObjectId,
+    mut decoder: impl Read,
+    max_object_bytes: u64,
+) -> Result<VerifiedObject, VerifyError> {
+    let decompress = |source| VerifyError::Decompress { id, source };
     let invalid = |source| VerifyError::Invalid { id, source };
-    let mut decoder = zstd::stream::read::Decoder::with_buffer(compressed).map_err(decompress)?;
 
     let mut start = Vec::with_capacity(32);
     (&mut decoder)
