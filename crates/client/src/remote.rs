@@ -131,6 +131,17 @@ impl RemoteClient {
         })
     }
 
+    /// Returns a client for the server at `base_url` that sends requests
+    /// through `http`, for callers that configure TLS, proxies or
+    /// connection pooling themselves.
+    pub fn with_http_client(base_url: &str, http: Client) -> Self {
+        Self {
+            base: base_url.trim_end_matches('/').to_owned(),
+            http,
+            retry: RetryPolicy::default(),
+        }
+    }
+
     /// Replaces the retry policy.
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
