@@ -3,9 +3,9 @@
 //! An export is opened, fed objects through negotiation and pack upload,
 //! prepared (closure, fast-forward and tag checks) and committed (all ref
 //! compare-and-swaps in one metadata transaction). The server keeps no
-//! state between requests apart from its stores, holds no lock between
-//! requests, and lets abandoned exports expire; a background sweep aborts
-//! expired exports and removes objects that only they uploaded.
+//! state between requests apart from its stores and takes no lock that
+//! outlives a request. Abandoned exports expire, and a background sweep
+//! aborts them and removes objects that only they uploaded.
 //!
 //! Entry points: [`serve`] runs until Ctrl-C or SIGTERM; [`Server::bind`] and
 //! [`Server::run_until`] give control over shutdown; [`TestServer`] runs a
