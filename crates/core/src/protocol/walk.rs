@@ -1,4 +1,4 @@
-//! Which objects one side must send so the other has the closure of some
+//! The objects one side must send so the other has the closure of some
 //! heads.
 //!
 //! The walk visits snaps in decreasing generation, painting each as wanted
