@@ -12,6 +12,7 @@ pub mod merge;
 pub mod name;
 pub mod object;
 pub mod path;
+pub mod protocol;
 pub mod refname;
 
 pub use id::ObjectId;

@@ -10,10 +10,15 @@
 //! one for tests: [`FsObjectStore`] and [`MemoryObjectStore`],
 //! [`SqliteStore`] and [`MemoryRefStore`].
 
+pub mod exports;
 pub mod fsck;
 pub mod objects;
 pub mod refs;
 
+pub use exports::{
+    CommitAttempt, ExportRecord, ExportStore, ExportStoreError, MemoryExportStore,
+    SqliteExportStore,
+};
 pub use objects::{FsObjectStore, MemoryObjectStore, ObjectStore, ObjectStoreError};
 pub use refs::{
     MemoryRefStore, RefEdit, RefMismatch, RefStore, RefUpdateError, SqliteStore, StoreError,
