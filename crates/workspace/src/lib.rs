@@ -14,6 +14,8 @@
 //! Every command that changes refs writes its objects first, flushes the
 //! object store, and then applies all ref and table changes in one SQLite
 //! transaction, so a failing or killed command leaves no half-made state.
+//! `ferry import` is the exception: it checks out directories after its
+//! ref changes, as [`sync::import`] describes.
 
 pub mod add;
 pub mod author;
