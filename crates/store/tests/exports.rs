@@ -213,3 +213,28 @@ fn collection_spares_live_and_reachable_objects() {
         );
     }
 }
+
+#[test]
+fn live_exports_lists_open_and_prepared_only() {
+    for (name, backend) in backends() {
+        let store = backend.exports;
+        store.create_scope(&scope(), 0).expect("create scope");
+        let (open, _) = store.open_export(&scope(), None, 0, LEASE).expect("open");
+        let (prepared, _) = store.open_export(&scope(), None, 1, LEASE).expect("open");
+        store
+            .set_prepared(&prepared.id, "{}", 2, LEASE)
+            .expect("prepare");
+        let (aborted, _) = store.open_export(&scope(), None, 3, LEASE).expect("open");
+        store.finish_aborted(&aborted.id, None, 4).expect("abort");
+
+        let live = store.live_exports().expect("list live exports");
+        let mut states: Vec<_> = live.iter().map(|r| (r.id, r.state)).collect();
+        states.sort_by_key(|(id, _)| *id);
+        let mut expected = vec![
+            (open.id, ExportState::Open),
+            (prepared.id, ExportState::Prepared),
+        ];
+        expected.sort_by_key(|(id, _)| *id);
+        assert_eq!(states, expected, "{name}");
+    }
+}

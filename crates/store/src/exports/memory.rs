@@ -248,6 +248,18 @@ impl ExportStore for MemoryExportStore {
         Ok(record.clone())
     }
 
+    fn live_exports(&self) -> Result<Vec<ExportRecord>, ExportStoreError> {
+        let state = self.state();
+        let mut live: Vec<ExportRecord> = state
+            .exports
+            .values()
+            .filter(|record| record.state.is_live())
+            .cloned()
+            .collect();
+        live.sort_by_key(|record| record.id);
+        Ok(live)
+    }
+
     fn expire(&self, now: Millis) -> Result<Vec<ExportId>, ExportStoreError> {
         let mut state = self.state();
         let mut expired = Vec::new();

@@ -153,6 +153,11 @@ pub trait ExportStore: Send + Sync {
     /// Returns the export `id`, if it exists.
     fn get_export(&self, id: &ExportId) -> Result<Option<ExportRecord>, ExportStoreError>;
 
+    /// Returns every open or prepared export, sorted by id, which is the
+    /// order they were opened in. Integrity checks use it to find exports
+    /// left live past their lease.
+    fn live_exports(&self) -> Result<Vec<ExportRecord>, ExportStoreError>;
+
     /// Records that the open or prepared export `id` relies on `objects`,
     /// renews its lease, and returns the subset of `objects` that garbage
     /// collection is removing. An expired export becomes aborted and the

@@ -368,6 +368,22 @@ impl ExportStore for SqliteExportStore {
         self.db.with_connection(|connection| load(connection, id))
     }
 
+    fn live_exports(&self) -> Result<Vec<ExportRecord>, ExportStoreError> {
+        self.db.with_connection(|connection| {
+            let query = format!(
+                "SELECT {RECORD_COLUMNS} FROM exports
+                 WHERE state IN ('open', 'prepared') ORDER BY id"
+            );
+            let mut statement = sql(connection.prepare(&query))?;
+            let rows = sql(statement.query_map([], read_record))?;
+            let mut records = Vec::new();
+            for row in rows {
+                records.push(parse_record(sql(row)?)?);
+            }
+            Ok(records)
+        })
+    }
+
     fn record_objects(
         &self,
         id: &ExportId,
