@@ -138,7 +138,9 @@ impl Client {
         let (export_id, outcome) = self.execute(&plan, &key);
         let finished_ms = self.shared.elapsed_ms();
         if let (Outcome::Rejected { code, .. }, Some(component)) = (&outcome, &plan.component) {
-            if code == RejectionCode::Diverged.as_str() {
+            // Half the losers of a race retry on the new head with the same
+            // files, as `ferry export --rebase` does.
+            if code == RejectionCode::Diverged.as_str() && self.rng.random_bool(0.5) {
                 self.rebase_of = Some((component.clone(), plan.payload));
             }
         }

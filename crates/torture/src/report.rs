@@ -58,8 +58,9 @@ impl RunReport {
         )?;
         writeln!(
             f,
-            "exports of the run live after their lease: {}",
-            exports.left_live
+            "exports of the run left live: {} after waiting {} ms for the sweep to expire \
+             them; {} live at resolution",
+            self.expiry.still_live, self.expiry.waited_ms, exports.left_live
         )?;
         let store = &self.fsck.store;
         writeln!(

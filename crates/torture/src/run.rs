@@ -28,7 +28,10 @@ use ferry_client::RemoteError;
 use ferry_core::{ObjectId, RefName};
 use ferry_server::fsck::{check_data_dir, DataDirError, DataDirReport};
 use ferry_server::state::now_ms;
-use ferry_store::{FsObjectStore, MemoryObjectStore, ObjectStore, RefStore, SqliteStore};
+use ferry_store::{
+    ExportStore, FsObjectStore, MemoryObjectStore, ObjectStore, RefStore, SqliteExportStore,
+    SqliteStore,
+};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use serde::Serialize;
@@ -124,6 +127,8 @@ pub struct RunReport {
     pub server_errors: u32,
     /// The history check.
     pub verdict: Verdict,
+    /// How long the sweep took to expire the run's exports.
+    pub expiry: ExpiryWait,
     /// Resolution and server-side export checks.
     pub exports: ExportChecks,
     /// The export run after the checks.
@@ -171,12 +176,11 @@ pub fn run(config: &RunConfig) -> Result<RunReport, RunError> {
 
     let objects: Arc<dyn ObjectStore> = Arc::new(MemoryObjectStore::new());
     let run_tag = format!("run{}", config.seed);
-    let phase = run_clients(config, &supervisor, &url, &names, &objects, &run_tag)?;
-    let mut attempts = phase.attempts;
+    let mut phase = run_clients(config, &supervisor, &url, &names, &objects, &run_tag)?;
+    let mut attempts = std::mem::take(&mut phase.attempts);
 
-    // Every export of the run outlives its lease, and the sweep expires it.
     supervisor.ensure_running()?;
-    thread::sleep(config.lease + config.sweep * 2 + Duration::from_millis(500));
+    let expiry = wait_for_expiry(&data_dir, config.lease)?;
     let mut exports = ExportChecks::default();
     let since = now_ms();
     verify::resolve_unknowns(
@@ -203,17 +207,14 @@ pub fn run(config: &RunConfig) -> Result<RunReport, RunError> {
     let fsck = check_data_dir(&data_dir, now_ms())?;
 
     let log = counts.lock().clone();
-    Ok(report(
-        config,
-        phase.chaos,
-        phase.elapsed,
-        attempts,
-        log,
+    let checks = Checks {
         verdict,
+        expiry,
         exports,
         fresh,
         fsck,
-    ))
+    };
+    Ok(report(config, phase, attempts, log, checks))
 }
 
 fn prepare_out_dir(dir: &Path) -> Result<(), RunError> {
@@ -323,6 +324,37 @@ fn write_attempts(path: &Path, attempts: &[Attempt]) -> Result<(), RunError> {
     std::fs::rename(&temp, path).map_err(io)
 }
 
+/// How long the server's sweep took to expire every export of the run.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ExpiryWait {
+    /// Time from the end of the client phase until no export was live.
+    pub waited_ms: u64,
+    /// Exports still live when the wait gave up.
+    pub still_live: usize,
+}
+
+/// The longest the quiet phase waits, beyond one lease, for the sweep to
+/// expire the run's exports.
+const EXPIRY_WAIT: Duration = Duration::from_secs(60);
+
+/// Waits until the running server has expired every export of the run,
+/// reading the export records beside it, which SQLite's WAL mode allows.
+fn wait_for_expiry(data_dir: &Path, lease: Duration) -> Result<ExpiryWait, RunError> {
+    let db = Arc::new(SqliteStore::open(&data_dir.join("ferry.db")).map_err(DataDirError::from)?);
+    let exports = SqliteExportStore::new(db).map_err(DataDirError::from)?;
+    let started = Instant::now();
+    let mut wait = ExpiryWait::default();
+    loop {
+        let live = exports.live_exports().map_err(DataDirError::from)?;
+        wait.still_live = live.len();
+        wait.waited_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        if live.is_empty() || started.elapsed() > lease + EXPIRY_WAIT {
+            return Ok(wait);
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// Reads every ref from the stopped server's database.
 fn read_refs(data_dir: &Path) -> Result<HashMap<RefName, ObjectId>, RunError> {
     let db = SqliteStore::open(&data_dir.join("ferry.db")).map_err(DataDirError::from)?;
@@ -344,20 +376,21 @@ fn check_history(
     Ok(verdict)
 }
 
-#[allow(
-    clippy::too_many_arguments,
-    reason = "assembles every part of the report once"
-)]
-fn report(
-    config: &RunConfig,
-    chaos: ChaosReport,
-    elapsed: Duration,
-    attempts: Vec<Attempt>,
-    log: LogCounts,
+/// The results of every check after the client phase.
+struct Checks {
     verdict: Verdict,
+    expiry: ExpiryWait,
     exports: ExportChecks,
     fresh: FreshExport,
     fsck: DataDirReport,
+}
+
+fn report(
+    config: &RunConfig,
+    phase: ClientPhase,
+    attempts: Vec<Attempt>,
+    log: LogCounts,
+    checks: Checks,
 ) -> RunReport {
     let mut scenarios = BTreeMap::new();
     let mut rejection_codes = BTreeMap::new();
@@ -372,34 +405,42 @@ fn report(
         .iter()
         .map(|((point, action), count)| (format!("{point}={action}"), *count))
         .collect();
-    let violations = collect_violations(&verdict, &exports, &fresh, &fsck, &log);
+    let violations = collect_violations(&checks, &log);
     RunReport {
         clients: config.clients,
         attempts: attempts.len(),
         seed: config.seed,
-        client_phase_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+        client_phase_ms: u64::try_from(phase.elapsed.as_millis()).unwrap_or(u64::MAX),
         scenarios,
         rejection_codes,
-        chaos,
+        chaos: phase.chaos,
         failpoint_hits,
         server_errors: log.errors,
-        verdict,
-        exports,
-        fresh,
-        fsck,
+        verdict: checks.verdict,
+        expiry: checks.expiry,
+        exports: checks.exports,
+        fresh: checks.fresh,
+        fsck: checks.fsck,
         violations,
         out_dir: config.out_dir.clone(),
     }
 }
 
-fn collect_violations(
-    verdict: &Verdict,
-    exports: &ExportChecks,
-    fresh: &FreshExport,
-    fsck: &DataDirReport,
-    log: &LogCounts,
-) -> Vec<String> {
+fn collect_violations(checks: &Checks, log: &LogCounts) -> Vec<String> {
+    let Checks {
+        verdict,
+        expiry,
+        exports,
+        fresh,
+        fsck,
+    } = checks;
     let mut violations = verdict.violations.clone();
+    if expiry.still_live > 0 {
+        violations.push(format!(
+            "{} exports were still live {} ms after the client phase ended",
+            expiry.still_live, expiry.waited_ms
+        ));
+    }
     violations.extend(exports.violations.iter().cloned());
     if !fresh.committed {
         violations.push(format!(

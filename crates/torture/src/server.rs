@@ -127,6 +127,13 @@ impl SharedLogCounts {
     }
 }
 
+/// Returns the log filter of the server processes: `warn`, which shows
+/// failpoint hits and errors, unless `FERRY_TORTURE_SERVER_LOG` sets
+/// another, such as `info` to log every request.
+fn log_filter() -> String {
+    std::env::var("FERRY_TORTURE_SERVER_LOG").unwrap_or_else(|_| "warn".to_owned())
+}
+
 /// Returns the value after `key` in a log line, up to the next space, with
 /// quotes removed.
 fn field(line: &str, key: &str) -> Option<String> {
@@ -185,7 +192,7 @@ impl ServerProcess {
             .arg("--sweep-ms")
             .arg(settings.sweep.as_millis().to_string())
             .env("FERRY_FAILPOINTS", failpoints)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", log_filter())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
