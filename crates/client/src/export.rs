@@ -36,7 +36,7 @@ pub struct RefPush {
     pub expected_remote: Option<ObjectId>,
 }
 
-/// What to export, and where.
+/// An export request: the remote, the scope and the refs.
 #[derive(Clone, Debug)]
 pub struct ExportRequest {
     /// The remote's local name, used for the `remote/NAME` ref namespace.

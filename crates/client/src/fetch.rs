@@ -1,11 +1,11 @@
 //! Fetch and import: bring snaps, tags and lane heads from a server into a
 //! local scope.
 //!
-//! [`fetch`] lists the remote refs of a scope, requests the objects behind
-//! the selected ones that the local store lacks, verifies each object's
-//! digest while it streams in, makes the objects durable, and only then
-//! records the remote values in `remote/NAME`, so a recorded ref never
-//! points at a missing object. [`import`] also creates or fast-forwards the
+//! [`fetch`] lists the remote refs of a scope and requests the objects
+//! behind the selected ones that the local store lacks. It verifies each
+//! object's digest while it streams in and makes the objects durable. Only
+//! then does it record the remote values in `remote/NAME`, so a recorded
+//! ref never points at a missing object. [`import`] also creates or fast-forwards the
 //! local refs.
 
 use std::collections::HashSet;
@@ -53,7 +53,7 @@ impl RefSelection {
     }
 }
 
-/// What to fetch, and from where.
+/// A fetch request: the remote, the scope and the refs.
 #[derive(Clone, Debug)]
 pub struct FetchRequest {
     /// The remote's local name, used for the `remote/NAME` ref namespace.
@@ -75,7 +75,7 @@ pub struct FetchReport {
     pub objects_written: u64,
 }
 
-/// What an import did to one local ref.
+/// The effect of an import on one local ref.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ImportStatus {

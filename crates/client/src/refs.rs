@@ -1,4 +1,4 @@
-//! What the client records about a remote in its local refs.
+//! Records of a remote's refs in the local ref store.
 
 use ferry_core::{ObjectId, RefName};
 use ferry_store::{RefEdit, RefStore, RefUpdateError};

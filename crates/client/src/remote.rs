@@ -1,8 +1,8 @@
 //! Calls to a scope server, one method per endpoint.
 //!
-//! Every endpoint of the export protocol is idempotent: opening with the
-//! same idempotency key returns the same export, negotiation and upload
-//! only add objects, prepare may be repeated while the export is live, and
+//! Every endpoint of the export protocol is idempotent. Opening with the
+//! same idempotency key returns the same export, and negotiation and upload
+//! only add objects. Prepare may be repeated while the export is live, and
 //! commit returns the stored outcome once there is one. [`RemoteClient`]
 //! therefore retries a request whose connection failed, a bounded number of
 //! times, and a dropped connection after the server committed yields the
@@ -56,7 +56,7 @@ pub enum RemoteError {
         url: String,
         /// The HTTP status.
         status: u16,
-        /// What was wrong with it.
+        /// The problem found.
         detail: String,
     },
     /// A local file for the request failed.
@@ -85,7 +85,7 @@ impl RemoteError {
     }
 }
 
-/// How a client retries requests whose connection failed.
+/// The retry rules for requests whose connection failed.
 #[derive(Clone, Copy, Debug)]
 pub struct RetryPolicy {
     /// Attempts per request, including the first.

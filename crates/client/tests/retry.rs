@@ -103,7 +103,7 @@ fn lost_commit_response_is_retried() {
     let remote = Remote::start();
     remote.create_scope("acme");
     let proxy = DroppingProxy::start(remote.server.addr(), 1);
-    // One connection per request, so the proxy sees every request line.
+    // One connection per request, so every request line reaches the proxy.
     let http = reqwest::blocking::Client::builder()
         .pool_max_idle_per_host(0)
         .build()

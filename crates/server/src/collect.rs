@@ -1,8 +1,8 @@
 //! Expiry of abandoned exports and collection of the objects only they
 //! uploaded.
 //!
-//! A run first aborts every live export whose lease ran out, then asks the
-//! export store to mark the objects recorded only by exports that ended
+//! A run first aborts every live export whose lease ran out, then has the
+//! export store mark the objects recorded only by exports that ended
 //! more than the grace window ago. The store never marks an object that a
 //! committed export made reachable or that a live export recorded, and a
 //! commit fails instead of pointing a ref at a marked object. The marked

@@ -89,7 +89,10 @@ pub fn error_chain(error: &(dyn StdError + 'static)) -> String {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.rejection)).into_response()
+        let mut response = (self.status, Json(self.rejection.clone())).into_response();
+        // Read by the request logger, which states the outcome.
+        response.extensions_mut().insert(self.rejection);
+        response
     }
 }
 

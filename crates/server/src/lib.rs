@@ -3,11 +3,11 @@
 //! An export is opened, fed objects through negotiation and pack upload,
 //! prepared (closure, fast-forward and tag checks) and committed (all ref
 //! compare-and-swaps in one metadata transaction). The server keeps no
-//! state between requests apart from its stores, holds no lock between
-//! requests, and lets abandoned exports expire; a background sweep aborts
-//! expired exports and removes objects that only they uploaded.
+//! state between requests apart from its stores and takes no lock that
+//! outlives a request. Abandoned exports expire, and a background sweep
+//! aborts them and removes objects that only they uploaded.
 //!
-//! Entry points: [`serve`] runs until Ctrl-C; [`Server::bind`] and
+//! Entry points: [`serve`] runs until Ctrl-C or SIGTERM; [`Server::bind`] and
 //! [`Server::run_until`] give control over shutdown; [`TestServer`] runs a
 //! server on its own thread for tests and reports its port.
 
@@ -136,16 +136,39 @@ async fn sweep(state: Arc<AppState>) {
     }
 }
 
-/// Serves with `config` on the embedded stores until Ctrl-C.
+/// Serves with `config` on the embedded stores until Ctrl-C or SIGTERM.
 pub async fn serve(config: ServerConfig) -> Result<(), ServerError> {
     let server = Server::bind(config).await?;
-    server
-        .run_until(async {
-            if let Err(error) = tokio::signal::ctrl_c().await {
-                tracing::error!(error = %error, "cannot listen for Ctrl-C; stopping");
+    server.run_until(shutdown_signal()).await
+}
+
+/// Completes on Ctrl-C, or on SIGTERM where there are Unix signals.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut stream) => {
+                stream.recv().await;
             }
-        })
-        .await
+            Err(error) => {
+                tracing::error!(error = %error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!("interrupted; stopping"),
+        () = terminate => tracing::info!("terminated; stopping"),
+    }
 }
 
 /// A server on its own thread and runtime, stopped when dropped. Tests use

@@ -1,23 +1,26 @@
 //! HTTP routes: parse, run one library step on the blocking pool, respond.
 //!
-//! Every request runs inside a `request` span carrying the route, export
+//! Every request runs inside a `request` span carrying the path, export
 //! id, scope and object count, and ends with one event stating its outcome.
 //! Store calls block, so they run in `spawn_blocking`, never on the async
 //! workers.
 
 use std::io::{self, BufWriter, Write};
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use ferry_core::protocol::pack;
+use ferry_core::protocol::Rejection;
 use ferry_core::protocol::{
-    CommitOutcome, CreateScopeRequest, ExportId, FetchRequest, NegotiateRequest, OpenExportRequest,
+    CommitOutcome, CreateScopeRequest, FetchRequest, NegotiateRequest, OpenExportRequest,
     PrepareRequest, RefList, RefValue, RejectionCode, ScopeList,
 };
 use ferry_core::ScopeName;
@@ -51,44 +54,51 @@ pub fn router(state: Shared) -> Router {
         .route("/v1/admin/collect", post(run_collect))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(json_limit))
+        .layer(middleware::from_fn(log_request))
         .with_state(state)
 }
 
-fn request_span(route: &'static str, export: Option<&ExportId>) -> Span {
-    let export_id = export.map(|id| id.to_string());
-    tracing::info_span!(
+/// Wraps every request in a `request` span and ends it with one event
+/// stating the status and, for a rejection, its code and message. Handlers
+/// record the export id, scope and object count on the span as they learn
+/// them.
+async fn log_request(request: Request, next: Next) -> Response {
+    let span = tracing::info_span!(
         "request",
-        route,
-        export_id = export_id.as_deref().unwrap_or(""),
+        method = %request.method(),
+        path = %request.uri().path(),
+        export_id = field::Empty,
         scope = field::Empty,
         objects = field::Empty,
-    )
+    );
+    let started = Instant::now();
+    let response = next.run(request).instrument(span.clone()).await;
+    let status = response.status().as_u16();
+    let elapsed_ms = started.elapsed().as_millis() as u64;
+    let _entered = span.enter();
+    match response.extensions().get::<Rejection>() {
+        None => tracing::info!(status, elapsed_ms, outcome = "ok", "request finished"),
+        Some(rejection) => tracing::info!(
+            status,
+            elapsed_ms,
+            outcome = rejection.code.as_str(),
+            reason = %rejection.message,
+            "request rejected"
+        ),
+    }
+    response
 }
 
-/// Runs `step` on the blocking pool inside `span` and logs its outcome.
-async fn blocking<T, F>(app: &Shared, span: Span, step: F) -> Result<T, ApiError>
+/// Runs `step` on the blocking pool, inside the current request span.
+async fn blocking<T, F>(app: &Shared, step: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
 {
     let app = app.clone();
-    let inner = span.clone();
-    let joined = tokio::task::spawn_blocking(move || inner.in_scope(|| step(&app))).await;
-    let result = joined.unwrap_or_else(|error| Err(ApiError::internal(&error)));
-    span.in_scope(|| log_outcome(&result));
-    result
-}
-
-fn log_outcome<T>(result: &Result<T, ApiError>) {
-    match result {
-        Ok(_) => tracing::info!(outcome = "ok", "request finished"),
-        Err(error) => tracing::info!(
-            outcome = error.code().as_str(),
-            status = error.status.as_u16(),
-            message = %error.rejection.message,
-            "request rejected"
-        ),
-    }
+    let span = Span::current();
+    let joined = tokio::task::spawn_blocking(move || span.in_scope(|| step(&app))).await;
+    joined.unwrap_or_else(|error| Err(ApiError::internal(&error)))
 }
 
 /// Records the scope and object count on the current request span.
@@ -132,10 +142,7 @@ async fn not_found() -> ApiError {
 }
 
 async fn list_scopes(State(app): State<Shared>) -> Result<Response, ApiError> {
-    let scopes = blocking(&app, request_span("list_scopes", None), |app| {
-        Ok(app.stores.exports.list_scopes()?)
-    })
-    .await?;
+    let scopes = blocking(&app, |app| Ok(app.stores.exports.list_scopes()?)).await?;
     Ok(ok(StatusCode::OK, ScopeList { scopes }))
 }
 
@@ -144,8 +151,7 @@ async fn create_scope(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let request: CreateScopeRequest = json_body(body)?;
-    let span = request_span("create_scope", None);
-    blocking(&app, span, move |app| {
+    blocking(&app, move |app| {
         record_request(&request.name, 0);
         app.stores.exports.create_scope(&request.name, now_ms())?;
         tracing::info!(scope = %request.name, "scope created");
@@ -160,7 +166,7 @@ async fn list_refs(
     Path(scope): Path<String>,
 ) -> Result<Response, ApiError> {
     let scope = parse_scope(&scope)?;
-    let refs = blocking(&app, request_span("list_refs", None), move |app| {
+    let refs = blocking(&app, move |app| {
         if !app.stores.exports.scope_exists(&scope)? {
             return Err(ferry_store::ExportStoreError::UnknownScope(scope).into());
         }
@@ -183,13 +189,12 @@ async fn open_export(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let request: OpenExportRequest = json_body(body)?;
-    let span = request_span("open_export", None);
-    let (info, created) = blocking(&app, span.clone(), move |app| {
+    let (info, created) = blocking(&app, move |app| {
         record_request(&request.scope, 0);
         export::open::open(app, &request)
     })
     .await?;
-    span.record("export_id", info.id.to_string());
+    Span::current().record("export_id", info.id.to_string());
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -203,19 +208,13 @@ async fn get_export(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = parse_export_id(&id)?;
-    let info = blocking(&app, request_span("get_export", Some(&id)), move |app| {
-        export::open::get(app, &id)
-    })
-    .await?;
+    let info = blocking(&app, move |app| export::open::get(app, &id)).await?;
     Ok(ok(StatusCode::OK, info))
 }
 
 async fn abort(State(app): State<Shared>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let id = parse_export_id(&id)?;
-    let info = blocking(&app, request_span("abort", Some(&id)), move |app| {
-        export::open::abort(app, &id)
-    })
-    .await?;
+    let info = blocking(&app, move |app| export::open::abort(app, &id)).await?;
     Ok(ok(StatusCode::OK, info))
 }
 
@@ -226,8 +225,7 @@ async fn negotiate(
 ) -> Result<Response, ApiError> {
     let id = parse_export_id(&id)?;
     let request: NegotiateRequest = json_body(body)?;
-    let span = request_span("negotiate", Some(&id));
-    let response = blocking(&app, span, move |app| {
+    let response = blocking(&app, move |app| {
         Span::current().record("objects", request.offered.len());
         export::negotiate::negotiate(app, &id, &request)
     })
@@ -243,8 +241,7 @@ async fn upload(
     let id = parse_export_id(&id)?;
     let stream = body.into_data_stream().map_err(io::Error::other);
     let reader = SyncIoBridge::new(StreamReader::new(stream));
-    let span = request_span("upload", Some(&id));
-    let response = blocking(&app, span, move |app| {
+    let response = blocking(&app, move |app| {
         let response = export::upload::upload(app, &id, reader)?;
         Span::current().record("objects", response.received);
         Ok(response)
@@ -260,8 +257,7 @@ async fn prepare(
 ) -> Result<Response, ApiError> {
     let id = parse_export_id(&id)?;
     let request: PrepareRequest = json_body(body)?;
-    let span = request_span("prepare", Some(&id));
-    let response = blocking(&app, span, move |app| {
+    let response = blocking(&app, move |app| {
         let response = export::prepare::prepare(app, &id, &request)?;
         Span::current().record("objects", response.new_objects);
         Ok(response)
@@ -272,22 +268,19 @@ async fn prepare(
 
 async fn commit(State(app): State<Shared>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let id = parse_export_id(&id)?;
-    let span = request_span("commit", Some(&id));
-    let report = blocking(&app, span, move |app| {
-        match export::commit::commit(app, &id)? {
-            CommitOutcome::Committed(report) => {
-                Span::current().record("objects", report.refs.len());
-                Ok(report)
-            }
-            CommitOutcome::Rejected(rejection) => Err(ApiError::from_rejection(rejection)),
+    let report = blocking(&app, move |app| match export::commit::commit(app, &id)? {
+        CommitOutcome::Committed(report) => {
+            Span::current().record("objects", report.refs.len());
+            Ok(report)
         }
+        CommitOutcome::Rejected(rejection) => Err(ApiError::from_rejection(rejection)),
     })
     .await?;
     Ok(ok(StatusCode::OK, report))
 }
 
 async fn run_collect(State(app): State<Shared>) -> Result<Response, ApiError> {
-    let report = blocking(&app, request_span("collect", None), collect::run).await?;
+    let report = blocking(&app, collect::run).await?;
     Ok(ok(StatusCode::OK, report))
 }
 
@@ -298,8 +291,7 @@ async fn fetch_objects(
 ) -> Result<Response, ApiError> {
     let scope = parse_scope(&scope)?;
     let request: FetchRequest = json_body(body)?;
-    let span = request_span("fetch", None);
-    let ids = blocking(&app, span.clone(), move |app| {
+    let ids = blocking(&app, move |app| {
         let ids = fetch::plan(app, &scope, &request)?;
         record_request(&scope, ids.len());
         Ok(ids)
@@ -322,7 +314,7 @@ async fn fetch_objects(
             Err(error) => tracing::error!(error = %error, "fetch stream task failed"),
         }
     };
-    tokio::spawn(task.instrument(span));
+    tokio::spawn(task.instrument(Span::current()));
     let stream = futures::stream::unfold(receiver, |mut receiver| async move {
         receiver.recv().await.map(|item| (item, receiver))
     });

@@ -52,7 +52,7 @@ impl Stores {
     }
 }
 
-/// What every handler can reach.
+/// The shared state of every handler.
 pub struct AppState {
     /// The stores.
     pub stores: Stores,

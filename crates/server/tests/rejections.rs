@@ -327,3 +327,31 @@ fn replace(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     out[at..at + from.len()].copy_from_slice(to);
     out
 }
+
+#[test]
+fn wrong_generation_is_rejected() {
+    let remote = Remote::start();
+    remote.create_scope("acme");
+    let local = Local::in_memory();
+    let base = local.snap("acme/button", &[], &[("index.js", b"one")], "one");
+    let mut snap = local.build_snap("acme/button", &[base], &[("index.js", b"two")], "two");
+    snap.generation = 7;
+    let head = local
+        .objects
+        .write(&Object::Snap(snap))
+        .expect("write snap");
+    let report = local.push(
+        &remote.client,
+        "acme",
+        &[(ref_name("main:acme/button"), head, None)],
+    );
+    let rejection = report.rejection.expect("rejected");
+    assert_eq!(rejection.code, RejectionCode::InvalidSnap);
+    assert!(
+        rejection.message.contains("generation 7"),
+        "{}",
+        rejection.message
+    );
+    let refs = remote.client.list_refs(&acme()).expect("list");
+    assert!(refs.refs.is_empty());
+}

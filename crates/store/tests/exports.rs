@@ -238,3 +238,24 @@ fn live_exports_lists_open_and_prepared_only() {
         assert_eq!(states, expected, "{name}");
     }
 }
+
+#[test]
+fn key_reused_for_other_scope_fails() {
+    for (name, backend) in backends() {
+        let store = backend.exports;
+        store.create_scope(&scope(), 0).expect("create scope");
+        let other: ScopeName = "other".parse().expect("valid scope");
+        store.create_scope(&other, 0).expect("create scope");
+        let key: IdempotencyKey = "run-1".parse().expect("valid key");
+        let (first, _) = store
+            .open_export(&scope(), Some(&key), 0, LEASE)
+            .expect("open");
+        let error = store
+            .open_export(&other, Some(&key), 0, LEASE)
+            .expect_err("key belongs to another scope");
+        let ExportStoreError::KeyReused { export, .. } = error else {
+            panic!("{name}: unexpected error {error}");
+        };
+        assert_eq!(export, first.id, "{name}");
+    }
+}

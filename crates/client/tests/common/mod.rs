@@ -130,9 +130,11 @@ impl Local {
 /// A server on a loopback port over embedded stores in a temporary
 /// directory.
 pub struct Remote {
-    pub dir: TempDir,
-    pub server: TestServer,
+    // Fields drop in this order: the client's idle connections close
+    // before the server shuts down, and the data outlives the server.
     pub client: RemoteClient,
+    pub server: TestServer,
+    pub dir: TempDir,
 }
 
 impl Remote {
@@ -150,9 +152,9 @@ impl Remote {
         let server = TestServer::start(config).expect("server starts");
         let client = RemoteClient::new(&server.url()).expect("client");
         Self {
-            dir,
-            server,
             client,
+            server,
+            dir,
         }
     }
 

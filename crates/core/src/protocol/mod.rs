@@ -2,8 +2,8 @@
 //!
 //! Requests and responses are JSON, except object transfers, which use the
 //! streaming pack format of [`pack`]. Every id and name in these types is a
-//! validated type, so deserializing a request is also validating it: a
-//! handler never sees a raw string where an id, a ref or a scope belongs.
+//! validated type, so deserializing a request also validates it. A handler
+//! never receives a raw string where an id, a ref or a scope belongs.
 //!
 //! An export moves through [`ExportState`]s on the server:
 //! open, then prepared once its ref updates are checked, then committed when
@@ -183,7 +183,7 @@ pub enum RefAction {
     Created,
     /// The head moves to a descendant of its current value.
     FastForwarded,
-    /// The ref already holds the new value.
+    /// The ref already contains the new value.
     Unchanged,
 }
 

@@ -1,11 +1,11 @@
-//! Which objects one side must send so the other has the closure of some
+//! The objects one side must send so the other has the closure of some
 //! heads.
 //!
 //! The walk visits snaps in decreasing generation, painting each as wanted
 //! (reachable from a head to send) or had (reachable from a snap the
 //! receiver has with its whole closure). Parents have a lower generation
 //! than their children, so a snap leaves the queue only after every snap
-//! that can reach it, and its paint is final then: a had snap is never
+//! that can reach it, and its paint is final by then. A had snap is never
 //! sent, and the walk ends once only had snaps are queued. Blobs of the had
 //! snaps that border the sent ones are skipped too, so an unchanged file is
 //! not sent again. The result may contain objects the receiver has, but

@@ -24,11 +24,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut stdout = std::io::stdout();
         writeln!(stdout, "listening on {}", server.local_addr()?)?;
         stdout.flush()?;
-        server
-            .run_until(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await?;
+        server.run_until(ferry_server::shutdown_signal()).await?;
         Ok(())
     })
 }

@@ -30,6 +30,9 @@ pub struct Closure {
 
 impl Closure {
     /// Checks that every blob of the closure is stored.
+    ///
+    /// NOTE: presence only: a file entry naming a stored snap instead of a
+    /// blob passes, because checking the kind means reading every blob.
     pub fn check_blobs_present(&self, app: &AppState) -> Result<(), ApiError> {
         for (blob, (snap, path)) in &self.blob_users {
             if !app.stores.objects.contains(blob)? {

@@ -7,7 +7,7 @@
 //! export is then aborted with the rejection as its outcome. Either way the
 //! outcome is stored with the export, and committing again returns it
 //! unchanged: a client whose connection dropped after the commit retries
-//! and gets the first answer.
+//! and receives the first outcome.
 //!
 //! [`ExportStore::commit`]: ferry_store::ExportStore::commit
 

@@ -46,10 +46,12 @@ impl Plan {
 /// Parses an export id from a URL, treating text that is not an id like an
 /// id that was never minted.
 pub fn parse_export_id(text: &str) -> Result<ExportId, ApiError> {
-    text.parse().map_err(|error| {
+    let id: ExportId = text.parse().map_err(|error| {
         ApiError::new(RejectionCode::UnknownExport, format!("{error}"))
             .with_hint("use the export id returned when the export was opened")
-    })
+    })?;
+    tracing::Span::current().record("export_id", id.to_string());
+    Ok(id)
 }
 
 /// Returns the record of export `id`, or a 404 rejection.

@@ -1,7 +1,7 @@
 //! Prepare: check the ref updates of an export and record the plan.
 //!
 //! For each update: the ref belongs to the export's scope; the closure of
-//! its new value is complete; the ref still holds the value the client
+//! its new value is complete; the ref still contains the value the client
 //! expected; a head only moves to a descendant, and a tag is only created.
 //! A ref that already holds the new value is unchanged, so re-creating a
 //! lane with identical content is a no-op. Nothing is written to refs
@@ -124,7 +124,7 @@ fn plan_refs(
     Ok(planned)
 }
 
-/// Decides what an update does to a ref that holds `actual`.
+/// Decides the effect of an update on a ref whose value is `actual`.
 fn plan_ref(
     graph: &StoreGraph<'_>,
     update: &RefUpdate,

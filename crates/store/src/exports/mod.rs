@@ -5,9 +5,9 @@
 //! each live export uploaded or relies on. Garbage collection reads those
 //! records to decide what it may remove:
 //!
-//! - an object is *reachable* once an export that recorded it committed;
-//!   refs only move forward and are never deleted by an export, so a
-//!   reachable object stays reachable and is never collected;
+//! - an object is *reachable* once an export that recorded it committed.
+//!   Refs only move forward and exports never delete one, so a reachable
+//!   object stays reachable and is never collected;
 //! - an object recorded only by aborted exports that ended before the grace
 //!   cut-off is a *candidate*; [`ExportStore::begin_collection`] marks
 //!   candidates as being collected in one transaction, and a commit whose
@@ -36,7 +36,7 @@ use crate::refs::{RefEdit, StoreError};
 /// Times are milliseconds since the Unix epoch.
 pub type Millis = i64;
 
-/// What the store keeps about one export.
+/// The stored record of one export.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExportRecord {
     /// The export's id.
@@ -213,7 +213,7 @@ pub trait ExportStore: Send + Sync {
     fn expire(&self, now: Millis) -> Result<Vec<ExportId>, ExportStoreError>;
 
     /// Marks as being collected every object recorded only by exports that
-    /// were aborted before `ended_before`, forgets those exports' records,
+    /// were aborted before `ended_before`, deletes those exports' object records,
     /// and returns every id marked, including ones left by an earlier run
     /// that did not finish.
     fn begin_collection(&self, ended_before: Millis) -> Result<Vec<ObjectId>, ExportStoreError>;

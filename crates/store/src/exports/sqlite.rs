@@ -1,4 +1,4 @@
-//! Export sessions in the SQLite database that holds the refs.
+//! Export sessions in the SQLite database that contains the refs.
 //!
 //! Each method runs in one `BEGIN IMMEDIATE` transaction of
 //! [`SqliteStore::with_transaction`], so the state checks and the writes of
