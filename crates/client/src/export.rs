@@ -153,7 +153,17 @@ pub fn export(
         rejection: None,
     };
     if info.state.is_live() {
-        report.objects_uploaded = upload_missing(local_objects, remote, &info, &offered, progress)?;
+        match upload_missing(local_objects, remote, &info, &offered, progress) {
+            Ok(uploaded) => report.objects_uploaded = uploaded,
+            // An earlier run of this export, still in flight, decided it
+            // after the open; the commit below returns that decision.
+            Err(ExportError::Remote(error))
+                if error.code() == Some(RejectionCode::InvalidState) =>
+            {
+                tracing::debug!(export_id = %info.id, "export decided during upload");
+            }
+            Err(error) => return Err(error),
+        }
     }
 
     progress.start(Phase::Committing, Some(request.updates.len() as u64));
