@@ -1,0 +1,167 @@
+//! An export that relies on an object garbage collection is removing gets
+//! the retryable `object_collected` rejection, never a false report that
+//! the client left its closure incomplete.
+//!
+//! The test shares the server's stores and runs the three steps of a
+//! collection itself (mark, remove, unmark) at chosen moments between the
+//! requests of an export, which the background sweep can do at any time.
+
+#[path = "../../client/tests/common/mod.rs"]
+mod common;
+
+use std::time::Duration;
+
+use common::{ref_name, Local};
+use ferry_client::{
+    export, ExportError, ExportReport, ExportRequest, NoProgress, Phase, Progress, RefPush,
+    RemoteClient,
+};
+use ferry_core::protocol::RejectionCode;
+use ferry_core::{ObjectId, RefName};
+use ferry_server::state::now_ms;
+use ferry_server::{ServerConfig, Stores, TestServer};
+
+/// Finishes a collection (removes the marked objects and unmarks them)
+/// when the export it watches starts committing, that is between its
+/// upload and its prepare.
+struct CollectorFinishes<'a> {
+    stores: &'a Stores,
+    marked: &'a [ObjectId],
+}
+
+impl Progress for CollectorFinishes<'_> {
+    fn start(&self, phase: Phase, _total: Option<u64>) {
+        if phase == Phase::Committing {
+            finish_collection(self.stores, self.marked);
+        }
+    }
+
+    fn advance(&self, _steps: u64) {}
+
+    fn finish(&self) {}
+}
+
+fn finish_collection(stores: &Stores, marked: &[ObjectId]) {
+    for id in marked {
+        stores.objects.remove(id).expect("remove a marked object");
+    }
+    stores
+        .exports
+        .end_collection(marked)
+        .expect("unmark the removed objects");
+}
+
+fn request(name: &RefName, local: ObjectId, expected: Option<ObjectId>) -> ExportRequest {
+    ExportRequest {
+        remote_name: "origin".into(),
+        scope: "acme".parse().expect("valid scope"),
+        updates: vec![RefPush {
+            name: name.clone(),
+            local,
+            expected_remote: expected,
+        }],
+        idempotency_key: None,
+    }
+}
+
+fn run(
+    local: &Local,
+    client: &RemoteClient,
+    request: &ExportRequest,
+    progress: &dyn Progress,
+) -> Result<ExportReport, ExportError> {
+    export(
+        local.objects.as_ref(),
+        local.refs.as_ref(),
+        client,
+        request,
+        progress,
+    )
+}
+
+/// Returns the rejection code of an export that did not commit.
+fn rejection_code(result: &Result<ExportReport, ExportError>) -> Option<RejectionCode> {
+    match result {
+        Ok(report) => report.rejection.as_ref().map(|rejection| rejection.code),
+        Err(ExportError::Remote(error)) => error.code(),
+        Err(other) => panic!("the export failed locally: {other}"),
+    }
+}
+
+#[test]
+fn reupload_during_collection_is_retryable() {
+    let dir = tempfile::TempDir::new().expect("temporary directory");
+    let stores = Stores::open_embedded(dir.path()).expect("stores");
+    let mut config = ServerConfig::new(dir.path(), "127.0.0.1:0".parse().expect("valid"));
+    config.grace = Duration::ZERO;
+    config.sweep_interval = Duration::from_secs(3600);
+    let server = TestServer::start_with(config, stores.clone()).expect("server starts");
+    let client = RemoteClient::new(&server.url()).expect("client");
+    client
+        .create_scope(&"acme".parse().expect("valid"))
+        .expect("create scope");
+    let local = Local::on_disk();
+    let main = ref_name("main:acme/button");
+    let payload: &[u8] = b"a file that a rejected export uploaded first";
+
+    // The base head, then an export that uploads the payload and is
+    // rejected, so only an aborted export recorded the payload's blob.
+    let base = local.snap("acme/button", &[], &[("a.txt", b"base")], "base");
+    let committed = run(&local, &client, &request(&main, base, None), &NoProgress);
+    assert!(committed.expect("base export").is_committed());
+    let stale = local.snap("acme/button", &[], &[("p.bin", payload)], "stale");
+    let rejected = run(&local, &client, &request(&main, stale, None), &NoProgress);
+    assert_eq!(rejection_code(&rejected), Some(RejectionCode::Diverged));
+
+    // A collection marks the aborted export's objects.
+    std::thread::sleep(Duration::from_millis(5));
+    let marked = stores
+        .exports
+        .begin_collection(now_ms())
+        .expect("mark objects");
+    let blob = local.objects.read_snap(&stale).expect("stale snap").files[0].blob;
+    assert!(marked.contains(&blob), "the payload blob is marked");
+
+    // The rebased export offers the same blob while it is marked, and the
+    // collection finishes between its upload and its prepare.
+    let rebased = local.snap("acme/button", &[base], &[("p.bin", payload)], "rebased");
+    let progress = CollectorFinishes {
+        stores: &stores,
+        marked: &marked,
+    };
+    let racing = run(
+        &local,
+        &client,
+        &request(&main, rebased, Some(base)),
+        &progress,
+    );
+    let code = rejection_code(&racing);
+    assert!(
+        code.is_none() || code == Some(RejectionCode::ObjectCollected),
+        "the export was rejected with {code:?}, not committed or object_collected: {racing:?}"
+    );
+
+    // Run again once the collection is over, the export commits.
+    if code.is_some() {
+        let leftover = stores
+            .exports
+            .begin_collection(now_ms() - 60_000)
+            .expect("list marks");
+        finish_collection(&stores, &leftover);
+        let again = run(
+            &local,
+            &client,
+            &request(&main, rebased, Some(base)),
+            &NoProgress,
+        );
+        let report = again.expect("the rerun reaches a decision");
+        assert!(report.is_committed(), "{report:?}");
+    }
+    let refs = client
+        .list_refs(&"acme".parse().expect("valid"))
+        .expect("list refs");
+    assert_eq!(refs.refs[0].id, rebased);
+    drop(server);
+    let report = ferry_server::fsck::check_data_dir(dir.path(), now_ms()).expect("check the data");
+    assert!(report.store.is_clean(), "{:?}", report.store.problems);
+}
