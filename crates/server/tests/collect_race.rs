@@ -88,8 +88,23 @@ fn rejection_code(result: &Result<ExportReport, ExportError>) -> Option<Rejectio
     }
 }
 
-#[test]
-fn reupload_during_collection_is_retryable() {
+/// A server sharing its stores with the test, with a committed base head,
+/// and a collection that has marked the objects of a rejected export whose
+/// payload blob the next export reuses.
+struct Race {
+    dir: tempfile::TempDir,
+    stores: Stores,
+    server: TestServer,
+    client: RemoteClient,
+    local: Local,
+    main: RefName,
+    base: ObjectId,
+    marked: Vec<ObjectId>,
+}
+
+const PAYLOAD: &[u8] = b"a file that a rejected export uploaded first";
+
+fn marked_payload() -> Race {
     let dir = tempfile::TempDir::new().expect("temporary directory");
     let stores = Stores::open_embedded(dir.path()).expect("stores");
     let mut config = ServerConfig::new(dir.path(), "127.0.0.1:0".parse().expect("valid"));
@@ -102,14 +117,13 @@ fn reupload_during_collection_is_retryable() {
         .expect("create scope");
     let local = Local::on_disk();
     let main = ref_name("main:acme/button");
-    let payload: &[u8] = b"a file that a rejected export uploaded first";
 
     // The base head, then an export that uploads the payload and is
     // rejected, so only an aborted export recorded the payload's blob.
     let base = local.snap("acme/button", &[], &[("a.txt", b"base")], "base");
     let committed = run(&local, &client, &request(&main, base, None), &NoProgress);
     assert!(committed.expect("base export").is_committed());
-    let stale = local.snap("acme/button", &[], &[("p.bin", payload)], "stale");
+    let stale = local.snap("acme/button", &[], &[("p.bin", PAYLOAD)], "stale");
     let rejected = run(&local, &client, &request(&main, stale, None), &NoProgress);
     assert_eq!(rejection_code(&rejected), Some(RejectionCode::Diverged));
 
@@ -121,18 +135,48 @@ fn reupload_during_collection_is_retryable() {
         .expect("mark objects");
     let blob = local.objects.read_snap(&stale).expect("stale snap").files[0].blob;
     assert!(marked.contains(&blob), "the payload blob is marked");
+    Race {
+        dir,
+        stores,
+        server,
+        client,
+        local,
+        main,
+        base,
+        marked,
+    }
+}
 
-    // The rebased export offers the same blob while it is marked, and the
-    // collection finishes between its upload and its prepare.
-    let rebased = local.snap("acme/button", &[base], &[("p.bin", payload)], "rebased");
-    let progress = CollectorFinishes {
-        stores: &stores,
-        marked: &marked,
-    };
+/// Stops the server and checks its data directory.
+fn assert_data_sound(race: Race) {
+    let Race { dir, server, .. } = race;
+    drop(server);
+    let report = ferry_server::fsck::check_data_dir(dir.path(), now_ms()).expect("check the data");
+    assert!(report.store.is_clean(), "{:?}", report.store.problems);
+}
+
+#[test]
+fn reupload_during_collection_is_retryable() {
+    let race = marked_payload();
+    let Race {
+        stores,
+        client,
+        local,
+        main,
+        base,
+        marked,
+        ..
+    } = &race;
+
+    // The rebased export offers the same blob while it is marked. Should
+    // the export get past negotiation, the collection finishes between its
+    // upload and its prepare.
+    let rebased = local.snap("acme/button", &[*base], &[("p.bin", PAYLOAD)], "rebased");
+    let progress = CollectorFinishes { stores, marked };
     let racing = run(
-        &local,
-        &client,
-        &request(&main, rebased, Some(base)),
+        local,
+        client,
+        &request(main, rebased, Some(*base)),
         &progress,
     );
     let code = rejection_code(&racing);
@@ -143,15 +187,11 @@ fn reupload_during_collection_is_retryable() {
 
     // Run again once the collection is over, the export commits.
     if code.is_some() {
-        let leftover = stores
-            .exports
-            .begin_collection(now_ms() - 60_000)
-            .expect("list marks");
-        finish_collection(&stores, &leftover);
+        finish_collection(stores, marked);
         let again = run(
-            &local,
-            &client,
-            &request(&main, rebased, Some(base)),
+            local,
+            client,
+            &request(main, rebased, Some(*base)),
             &NoProgress,
         );
         let report = again.expect("the rerun reaches a decision");
@@ -161,7 +201,35 @@ fn reupload_during_collection_is_retryable() {
         .list_refs(&"acme".parse().expect("valid"))
         .expect("list refs");
     assert_eq!(refs.refs[0].id, rebased);
-    drop(server);
-    let report = ferry_server::fsck::check_data_dir(dir.path(), now_ms()).expect("check the data");
-    assert!(report.store.is_clean(), "{:?}", report.store.problems);
+    assert_data_sound(race);
+}
+
+#[test]
+fn reupload_waits_for_collection_to_finish() {
+    let race = marked_payload();
+
+    // The collection finishes while the export repeats its offer.
+    let collector = {
+        let (stores, marked) = (race.stores.clone(), race.marked.clone());
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(250));
+            finish_collection(&stores, &marked);
+        })
+    };
+    let rebased = race.local.snap(
+        "acme/button",
+        &[race.base],
+        &[("p.bin", PAYLOAD)],
+        "rebased",
+    );
+    let update = request(&race.main, rebased, Some(race.base));
+    let result = run(&race.local, &race.client, &update, &NoProgress);
+    collector.join().expect("collector thread");
+    let report = result.expect("the export reaches a decision");
+    assert!(report.is_committed(), "{report:?}");
+    assert_eq!(
+        report.objects_uploaded, 2,
+        "the removed blob was uploaded anew"
+    );
+    assert_data_sound(race);
 }
