@@ -41,14 +41,13 @@ impl Progress for CollectorFinishes<'_> {
     fn finish(&self) {}
 }
 
+/// Removes and unmarks `marked` as the server's collection does.
 fn finish_collection(stores: &Stores, marked: &[ObjectId]) {
-    for id in marked {
-        stores.objects.remove(id).expect("remove a marked object");
-    }
+    let objects = stores.objects.clone();
     stores
         .exports
-        .end_collection(marked)
-        .expect("unmark the removed objects");
+        .remove_collected(marked, &mut |id| objects.remove(id))
+        .expect("remove the marked objects");
 }
 
 fn request(name: &RefName, local: ObjectId, expected: Option<ObjectId>) -> ExportRequest {
@@ -231,5 +230,39 @@ fn reupload_waits_for_collection_to_finish() {
         report.objects_uploaded, 2,
         "the removed blob was uploaded anew"
     );
+    assert_data_sound(race);
+}
+
+#[test]
+fn overlapping_collections_keep_committed_objects() {
+    let race = marked_payload();
+
+    // A second collector, in another server instance or an admin request
+    // beside the background sweep, starts while the first one is running
+    // and receives the first one's marks to finish.
+    let second = race
+        .stores
+        .exports
+        .begin_collection(now_ms())
+        .expect("a second collection starts");
+    assert!(!second.is_empty(), "the second collection took over marks");
+
+    // The first collection finishes, then an export uploads the removed
+    // blob anew and commits.
+    finish_collection(&race.stores, &race.marked);
+    let rebased = race.local.snap(
+        "acme/button",
+        &[race.base],
+        &[("p.bin", PAYLOAD)],
+        "rebased",
+    );
+    let update = request(&race.main, rebased, Some(race.base));
+    let report = run(&race.local, &race.client, &update, &NoProgress)
+        .expect("the export reaches a decision");
+    assert!(report.is_committed(), "{report:?}");
+
+    // The second collection finishes afterwards; the committed head's
+    // closure must still be complete.
+    finish_collection(&race.stores, &second);
     assert_data_sound(race);
 }

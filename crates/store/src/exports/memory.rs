@@ -11,6 +11,7 @@ use ferry_core::protocol::{ExportId, ExportState, IdempotencyKey};
 use ferry_core::{ObjectId, ScopeName};
 
 use super::{invalid_state, CommitAttempt, ExportRecord, ExportStore, ExportStoreError, Millis};
+use crate::objects::ObjectStoreError;
 use crate::refs::{MemoryRefStore, RefEdit, RefStore, RefUpdateError};
 
 #[derive(Default)]
@@ -309,5 +310,28 @@ impl ExportStore for MemoryExportStore {
             state.collecting.remove(object);
         }
         Ok(())
+    }
+
+    fn remove_collected(
+        &self,
+        objects: &[ObjectId],
+        remove: &mut dyn FnMut(&ObjectId) -> Result<(), ObjectStoreError>,
+    ) -> Result<usize, ExportStoreError> {
+        // The state lock is held throughout, so no negotiation runs between
+        // checking a mark and clearing it.
+        let mut state = self.state();
+        let mut removed = 0;
+        for object in objects {
+            if !state.collecting.contains(object) {
+                continue;
+            }
+            remove(object).map_err(|source| ExportStoreError::Removal {
+                id: *object,
+                source: Box::new(source),
+            })?;
+            state.collecting.remove(object);
+            removed += 1;
+        }
+        Ok(removed)
     }
 }

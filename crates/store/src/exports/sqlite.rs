@@ -15,6 +15,7 @@ use ferry_core::{ObjectId, ScopeName};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 use super::{invalid_state, CommitAttempt, ExportRecord, ExportStore, ExportStoreError, Millis};
+use crate::objects::ObjectStoreError;
 use crate::refs::sqlite::update_refs_in;
 use crate::refs::{RefEdit, RefUpdateError, SqliteStore, StoreError};
 
@@ -528,6 +529,32 @@ impl ExportStore for SqliteExportStore {
                 sql(delete.execute(params![object.as_bytes().as_slice()]))?;
             }
             Ok(())
+        })
+    }
+
+    fn remove_collected(
+        &self,
+        objects: &[ObjectId],
+        remove: &mut dyn FnMut(&ObjectId) -> Result<(), ObjectStoreError>,
+    ) -> Result<usize, ExportStoreError> {
+        self.db.with_transaction(|tx| {
+            let mut check =
+                sql(tx.prepare_cached("SELECT 1 FROM collecting WHERE object_id = ?1"))?;
+            let mut delete = sql(tx.prepare_cached("DELETE FROM collecting WHERE object_id = ?1"))?;
+            let mut removed = 0;
+            for object in objects {
+                let bytes = object.as_bytes().as_slice();
+                if !sql(check.exists(params![bytes]))? {
+                    continue;
+                }
+                remove(object).map_err(|source| ExportStoreError::Removal {
+                    id: *object,
+                    source: Box::new(source),
+                })?;
+                sql(delete.execute(params![bytes]))?;
+                removed += 1;
+            }
+            Ok(removed)
         })
     }
 }
