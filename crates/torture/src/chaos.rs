@@ -7,6 +7,9 @@
 //! thread sends SIGKILL (`pause`). The rounds go through every point of
 //! upload, prepare and commit with both actions, then start over. After
 //! each event the server restarts at once, unarmed, on the same address.
+//! With several server instances on one data directory, as behind a load
+//! balancer, each event hits one instance drawn at random while the others
+//! keep serving.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -70,37 +73,56 @@ pub struct ChaosReport {
     pub rounds: Vec<FailpointRound>,
 }
 
-/// Owns the running server process and restarts it.
+/// One server instance: an address and the process serving it, if any.
+struct Instance {
+    addr: SocketAddr,
+    process: Mutex<Option<ServerProcess>>,
+}
+
+/// Owns the server processes, one per instance, all on the same data
+/// directory, and restarts them.
 pub struct Supervisor {
     settings: ServerSettings,
-    addr: SocketAddr,
     counts: SharedLogCounts,
-    current: Mutex<Option<ServerProcess>>,
+    instances: Vec<Instance>,
     report: Mutex<ChaosReport>,
 }
 
 impl Supervisor {
-    /// Starts the first server on a free loopback port.
-    pub fn start(settings: ServerSettings, counts: SharedLogCounts) -> Result<Self, ProcessError> {
+    /// Starts `instances` servers, each on a free loopback port.
+    pub fn start(
+        settings: ServerSettings,
+        counts: SharedLogCounts,
+        instances: usize,
+    ) -> Result<Self, ProcessError> {
         let any_port: SocketAddr = "127.0.0.1:0".parse().expect("valid address");
-        let process = ServerProcess::start(&settings, any_port, "", &counts)?;
-        let addr = process.addr();
+        let mut started = Vec::new();
+        for _ in 0..instances.max(1) {
+            let process = ServerProcess::start(&settings, any_port, "", &counts)?;
+            started.push(Instance {
+                addr: process.addr(),
+                process: Mutex::new(Some(process)),
+            });
+        }
         let report = ChaosReport {
-            starts: 1,
+            starts: started.len() as u32,
             ..ChaosReport::default()
         };
         Ok(Self {
             settings,
-            addr,
             counts,
-            current: Mutex::new(Some(process)),
+            instances: started,
             report: Mutex::new(report),
         })
     }
 
-    /// Returns the server's base URL.
-    pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+    /// Returns the base URL of every instance; each stays the same across
+    /// restarts.
+    pub fn urls(&self) -> Vec<String> {
+        self.instances
+            .iter()
+            .map(|instance| format!("http://{}", instance.addr))
+            .collect()
     }
 
     /// Returns what the chaos thread did so far.
@@ -108,8 +130,8 @@ impl Supervisor {
         lock(&self.report).clone()
     }
 
-    /// Runs events until `done` is set, then leaves an unarmed server
-    /// running.
+    /// Runs events, each on a randomly chosen instance, until `done` is
+    /// set, then leaves an unarmed server running on every instance.
     pub fn run_chaos(
         &self,
         config: ChaosConfig,
@@ -123,6 +145,7 @@ impl Supervisor {
             if sleep_unless(done, wait) {
                 return self.ensure_running();
             }
+            let instance = rng.random_range(0..self.instances.len());
             if config.failpoints && event % 2 == 1 {
                 let point = FAILPOINTS[round % FAILPOINTS.len()];
                 let action = if (round / FAILPOINTS.len()).is_multiple_of(2) {
@@ -130,40 +153,38 @@ impl Supervisor {
                 } else {
                     "pause"
                 };
-                self.failpoint_round(point, action, done, rng)?;
+                self.failpoint_round(instance, point, action, done, rng)?;
                 round += 1;
             } else {
-                self.kill_now(true)?;
-                self.restart("")?;
+                self.kill_now(instance, true)?;
+                self.restart(instance, "")?;
             }
             event += 1;
         }
     }
 
-    /// Kills the running server and starts an unarmed one.
-    pub fn restart_clean(&self) -> Result<(), ProcessError> {
-        self.kill_now(false)?;
-        self.restart("")
-    }
-
-    /// Kills the running server and leaves none running.
+    /// Kills every running server and leaves none running.
     pub fn stop(&self) -> Result<(), ProcessError> {
-        if let Some(process) = lock(&self.current).take() {
-            process.kill()?;
+        for instance in &self.instances {
+            if let Some(process) = lock(&instance.process).take() {
+                process.kill()?;
+            }
         }
         Ok(())
     }
 
-    /// Starts an unarmed server if none runs.
+    /// Starts an unarmed server on every instance that has none.
     pub fn ensure_running(&self) -> Result<(), ProcessError> {
-        if lock(&self.current).is_none() {
-            self.restart("")?;
+        for index in 0..self.instances.len() {
+            if lock(&self.instances[index].process).is_none() {
+                self.restart(index, "")?;
+            }
         }
         Ok(())
     }
 
-    fn kill_now(&self, random: bool) -> Result<(), ProcessError> {
-        if let Some(process) = lock(&self.current).take() {
+    fn kill_now(&self, instance: usize, random: bool) -> Result<(), ProcessError> {
+        if let Some(process) = lock(&self.instances[instance].process).take() {
             process.kill()?;
             let mut report = lock(&self.report);
             report.kills += 1;
@@ -172,47 +193,49 @@ impl Supervisor {
         Ok(())
     }
 
-    fn restart(&self, failpoints: &str) -> Result<(), ProcessError> {
-        let process = ServerProcess::start(&self.settings, self.addr, failpoints, &self.counts)?;
-        *lock(&self.current) = Some(process);
+    fn restart(&self, instance: usize, failpoints: &str) -> Result<(), ProcessError> {
+        let addr = self.instances[instance].addr;
+        let process = ServerProcess::start(&self.settings, addr, failpoints, &self.counts)?;
+        *lock(&self.instances[instance].process) = Some(process);
         lock(&self.report).starts += 1;
         Ok(())
     }
 
-    /// Restarts the server with `point` armed, waits for a request to reach
+    /// Restarts `instance` with `point` armed, waits for a request to reach
     /// it, and makes sure the process dies there.
     fn failpoint_round(
         &self,
+        instance: usize,
         point: &'static str,
         action: &'static str,
         done: &AtomicBool,
         rng: &mut StdRng,
     ) -> Result<(), ProcessError> {
-        self.kill_now(true)?;
+        self.kill_now(instance, true)?;
         let hits_before = self.counts.hits_of(point);
-        self.restart(&format!("{point}={action}"))?;
+        self.restart(instance, &format!("{point}={action}"))?;
         let hit = match action {
-            "abort" => self.wait_for_abort(done)?,
+            "abort" => self.wait_for_abort(instance, done)?,
             _ => {
                 let hit = self.wait_for_hit(point, hits_before, done);
                 // Lets other requests run on or pile up at the point.
                 thread::sleep(Duration::from_millis(rng.random_range(0..300)));
-                self.kill_now(false)?;
+                self.kill_now(instance, false)?;
                 hit
             }
         };
         lock(&self.report)
             .rounds
             .push(FailpointRound { point, action, hit });
-        self.kill_now(false)?;
-        self.restart("")
+        self.kill_now(instance, false)?;
+        self.restart(instance, "")
     }
 
     /// Waits for the armed process to abort itself; returns whether it did.
-    fn wait_for_abort(&self, done: &AtomicBool) -> Result<bool, ProcessError> {
+    fn wait_for_abort(&self, instance: usize, done: &AtomicBool) -> Result<bool, ProcessError> {
         let deadline = Instant::now() + ARMED_WAIT;
         while Instant::now() < deadline && !done.load(Ordering::SeqCst) {
-            let mut current = lock(&self.current);
+            let mut current = lock(&self.instances[instance].process);
             let exited = match current.as_mut() {
                 Some(process) => process.wait_exit(Duration::from_millis(20))?,
                 None => return Ok(false),

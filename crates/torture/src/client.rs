@@ -39,8 +39,9 @@ const SERVER_WAIT: Duration = Duration::from_secs(60);
 
 /// What every client of a run shares.
 pub struct Shared {
-    /// The server's base URL; the address stays the same across restarts.
-    pub url: String,
+    /// The base URL of each server instance; each stays the same across
+    /// restarts. Client `i` uses instance `i` modulo their number.
+    pub urls: Vec<String>,
     /// Names of the run's components and refs.
     pub names: Names,
     /// The local object store every client writes its snaps into.
@@ -82,6 +83,7 @@ pub fn attempt_key(run_tag: &str, client: u32, seq: u32) -> IdempotencyKey {
 pub struct Client {
     id: u32,
     shared: Arc<Shared>,
+    url: String,
     remote: RemoteClient,
     refs: MemoryRefStore,
     rng: StdRng,
@@ -104,10 +106,12 @@ impl Client {
                 first_delay: Duration::from_millis(100),
             }
         };
-        let remote = remote_client(&shared.url, Duration::from_secs(60))?.with_retry(retry);
+        let url = shared.urls[id as usize % shared.urls.len()].clone();
+        let remote = remote_client(&url, Duration::from_secs(60))?.with_retry(retry);
         Ok(Self {
             id,
             shared,
+            url,
             remote,
             refs: MemoryRefStore::new(),
             rng: StdRng::seed_from_u64(seed),
@@ -254,7 +258,7 @@ impl Client {
         key: &IdempotencyKey,
     ) -> Result<ExportReport, ExportError> {
         let timeout = Duration::from_millis(self.rng.random_range(5..=80));
-        let impatient = remote_client(&self.shared.url, timeout)?.with_retry(RetryPolicy {
+        let impatient = remote_client(&self.url, timeout)?.with_retry(RetryPolicy {
             attempts: 1,
             first_delay: Duration::from_millis(1),
         });

@@ -41,6 +41,15 @@ struct RunArgs {
     /// Export attempts in all, across clients.
     #[arg(long, default_value_t = 2000)]
     attempts: u32,
+    /// Server instances sharing the data directory, as behind a load
+    /// balancer; clients are spread over them.
+    #[arg(long, default_value_t = 1)]
+    servers: u32,
+    /// Interval of the extra collections a thread requests through the
+    /// admin endpoint beside the background sweeps, in milliseconds; 0
+    /// requests none.
+    #[arg(long, default_value_t = 1000)]
+    collect_every_ms: u64,
     /// Seed of the random choices.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -124,6 +133,9 @@ fn run_command(args: RunArgs) -> anyhow::Result<ExitCode> {
     let config = RunConfig {
         clients: args.clients,
         attempts: args.attempts,
+        servers: args.servers,
+        collect_every: (args.collect_every_ms > 0)
+            .then(|| Duration::from_millis(args.collect_every_ms)),
         seed: args.seed,
         out_dir,
         server_exe: std::env::current_exe().context("cannot locate the torture binary")?,

@@ -51,6 +51,13 @@ pub struct RunConfig {
     pub clients: u32,
     /// Export attempts in all, across clients.
     pub attempts: u32,
+    /// Server instances on the one data directory; clients are spread
+    /// over them.
+    pub servers: u32,
+    /// How often a thread asks a random instance to run expiry and
+    /// collection, beside the sweeps; `None` leaves collection to the
+    /// sweeps.
+    pub collect_every: Option<Duration>,
     /// Seed of every random choice; the timing still varies between runs.
     pub seed: u64,
     /// Directory for the server's data, its log and the attempt records.
@@ -168,15 +175,19 @@ pub fn run(config: &RunConfig) -> Result<RunReport, RunError> {
         sweep: config.sweep,
     };
     let counts = SharedLogCounts::default();
-    let supervisor = Arc::new(Supervisor::start(settings, counts.clone())?);
-    let url = supervisor.url();
-    let remote = remote_client(&url, Duration::from_secs(60))?;
+    let supervisor = Arc::new(Supervisor::start(
+        settings,
+        counts.clone(),
+        config.servers as usize,
+    )?);
+    let urls = supervisor.urls();
+    let remote = remote_client(&urls[0], Duration::from_secs(60))?;
     let names = Names::new("acme".parse().expect("valid scope"));
     remote.create_scope(names.scope())?;
 
     let objects: Arc<dyn ObjectStore> = Arc::new(MemoryObjectStore::new());
     let run_tag = format!("run{}", config.seed);
-    let mut phase = run_clients(config, &supervisor, &url, &names, &objects, &run_tag)?;
+    let mut phase = run_clients(config, &supervisor, &urls, &names, &objects, &run_tag)?;
     let mut attempts = std::mem::take(&mut phase.attempts);
 
     supervisor.ensure_running()?;
@@ -232,7 +243,7 @@ fn prepare_out_dir(dir: &Path) -> Result<(), RunError> {
 fn run_clients(
     config: &RunConfig,
     supervisor: &Arc<Supervisor>,
-    url: &str,
+    urls: &[String],
     names: &Names,
     objects: &Arc<dyn ObjectStore>,
     run_tag: &str,
@@ -241,7 +252,7 @@ fn run_clients(
     let (sender, receiver) = mpsc::channel::<Attempt>();
     let recorder = thread::spawn(move || record(&records_path, receiver));
     let shared = Arc::new(Shared {
-        url: url.to_owned(),
+        urls: urls.to_vec(),
         names: names.clone(),
         objects: objects.clone(),
         run_tag: run_tag.to_owned(),
@@ -257,6 +268,10 @@ fn run_clients(
         let (supervisor, done) = (supervisor.clone(), done.clone());
         let mut rng = StdRng::seed_from_u64(config.seed ^ 0xc4a0_5eed);
         thread::spawn(move || supervisor.run_chaos(chaos, &done, &mut rng))
+    });
+    let collector = config.collect_every.map(|every| {
+        let (urls, done) = (urls.to_vec(), done.clone());
+        thread::spawn(move || collect_until(&urls, every, &done))
     });
     let mut clients = Vec::new();
     for id in 0..config.clients {
@@ -275,6 +290,11 @@ fn run_clients(
     if let Some(chaos) = chaos {
         chaos.join().map_err(|_| RunError::Panicked("chaos"))??;
     }
+    if let Some(collector) = collector {
+        collector
+            .join()
+            .map_err(|_| RunError::Panicked("collector"))?;
+    }
     let attempts = recorder
         .join()
         .map_err(|_| RunError::Panicked("recorder"))??;
@@ -286,6 +306,25 @@ fn run_clients(
         chaos: supervisor.report(),
         elapsed,
     })
+}
+
+/// Asks the instances in turn to run expiry and collection every `every`
+/// until `done` is set, so that collections overlap with the sweeps and
+/// with each other. Failures, such as a killed instance, are ignored.
+fn collect_until(urls: &[String], every: Duration, done: &AtomicBool) {
+    let clients: Vec<_> = urls
+        .iter()
+        .filter_map(|url| remote_client(url, Duration::from_secs(60)).ok())
+        .collect();
+    for client in clients.iter().cycle() {
+        if done.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        if let Err(error) = client.collect() {
+            tracing::debug!(error = %error, "an admin collection failed");
+        }
+        thread::sleep(every);
+    }
 }
 
 /// Writes each attempt as a JSON line as it arrives and returns them all.

@@ -15,6 +15,8 @@ fn config(out: &tempfile::TempDir, clients: u32, attempts: u32) -> RunConfig {
     RunConfig {
         clients,
         attempts,
+        servers: 1,
+        collect_every: None,
         seed: 7,
         out_dir: out.path().join("run"),
         server_exe: PathBuf::from(env!("CARGO_BIN_EXE_ferry-torture")),
