@@ -133,7 +133,12 @@ impl Client {
 
     fn attempt(&mut self, seq: u32) -> Attempt {
         let (scenario, rebase_of) = match self.rebase_of.take() {
-            Some(rejected) => (Scenario::Rebase, Some(rejected)),
+            Some(rejected) => {
+                // A runner rebases after a pause of its own, so the rejected
+                // export's objects may meanwhile be up for collection.
+                thread::sleep(Duration::from_millis(self.rng.random_range(0..400)));
+                (Scenario::Rebase, Some(rejected))
+            }
             None => (Scenario::pick(&mut self.rng), None),
         };
         let plan = self.plan(scenario, seq, rebase_of);
