@@ -16,6 +16,7 @@ mod lane;
 mod log;
 mod remote;
 mod resume;
+mod serve;
 mod server;
 mod snap;
 mod status;

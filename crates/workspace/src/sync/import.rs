@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use ferry_client::{FetchRequest, ImportStatus, Progress, RefSelection};
+use ferry_client::{FetchRequest, ImportReport, ImportStatus, Progress, RefSelection};
 use ferry_core::protocol::RefList;
 use ferry_core::{ComponentId, FilePath, LaneId, ObjectId, RefName, ScopeName};
 use serde::Serialize;
@@ -134,22 +134,12 @@ impl Workspace {
         }
         let (updated, kept) = self.update_moved(&report.refs, &before)?;
         checkouts.extend(updated);
-        let refs = report
-            .refs
-            .iter()
-            .zip(&report.fetch.refs)
-            .map(|((name, status), value)| ImportedRef {
-                name: name.clone(),
-                id: value.id,
-                status: *status,
-            })
-            .collect();
         Ok(ImportOutcome {
             remote: remote.name,
             scope,
             objects_received: report.fetch.objects_received,
             objects_written: report.fetch.objects_written,
-            refs,
+            refs: imported_refs(&report),
             checkouts,
             kept,
         })
@@ -363,6 +353,20 @@ fn selected_heads(
         _ => {}
     }
     Ok(heads)
+}
+
+/// Pairs each ref of an import report with its remote value and status.
+fn imported_refs(report: &ImportReport) -> Vec<ImportedRef> {
+    report
+        .refs
+        .iter()
+        .zip(&report.fetch.refs)
+        .map(|((name, status), value)| ImportedRef {
+            name: name.clone(),
+            id: value.id,
+            status: *status,
+        })
+        .collect()
 }
 
 /// Reports whether `dir` is missing or an empty directory.
