@@ -124,7 +124,10 @@ impl Workspace {
 }
 
 fn is_unknown_scope(error: &FetchError) -> bool {
-    matches!(error, FetchError::Remote(remote) if remote.code() == Some(RejectionCode::UnknownScope))
+    let FetchError::Remote(remote) = error else {
+        return false;
+    };
+    remote.code() == Some(RejectionCode::UnknownScope)
 }
 
 /// Converts a failed fetch or import from `remote` into a workspace error.
