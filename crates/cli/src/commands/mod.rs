@@ -7,6 +7,9 @@ pub mod config;
 pub mod init;
 pub mod lane;
 pub mod log;
+pub mod merge;
+pub mod rebase;
+pub mod reconcile;
 pub mod remote;
 pub mod snap;
 pub mod status;
@@ -60,6 +63,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Log(args) => log::run(&context, args),
         Command::Lane(args) => lane::run(&context, args),
         Command::Checkout(args) => checkout::run(&context, args),
+        Command::Merge(args) => merge::run(&context, args),
+        Command::Rebase(args) => rebase::run(&context, args),
         Command::Remote(args) => remote::run(&context, args),
         Command::Config(args) => config::run(&context, args),
     }
