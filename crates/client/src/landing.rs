@@ -91,13 +91,25 @@ pub enum LandingEnd {
 
 /// The result of [`land`].
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Landing {
+pub struct Landing<R> {
     /// The way it ended.
     pub end: LandingEnd,
     /// Exports attempted.
     pub attempts: u32,
     /// The report of the last export.
-    pub last: ExportReport,
+    pub last: R,
+}
+
+/// The report of one export attempt.
+pub trait Attempt {
+    /// Returns the server's rejection, or `None` when the export committed.
+    fn rejection(&self) -> Option<&Rejection>;
+}
+
+impl Attempt for ExportReport {
+    fn rejection(&self) -> Option<&Rejection> {
+        self.rejection.as_ref()
+    }
 }
 
 /// Reports whether reconciling with the remote can fix `rejection`: every
@@ -120,16 +132,16 @@ pub fn is_reconcilable(rejection: &Rejection) -> bool {
 /// before the next attempt. A rejection of an object that garbage
 /// collection was removing is retried without reconciling, since the next
 /// export uploads it again. Errors of either step end the loop at once.
-pub fn land<E>(
+pub fn land<R: Attempt, E>(
     policy: &LandingPolicy,
-    mut export: impl FnMut(u32) -> Result<ExportReport, E>,
+    mut export: impl FnMut(u32) -> Result<R, E>,
     mut reconcile: impl FnMut(&Rejection) -> Result<Reconciled, E>,
-) -> Result<Landing, E> {
+) -> Result<Landing<R>, E> {
     let mut rng = rand::rng();
     let mut attempt = 1;
     loop {
         let report = export(attempt)?;
-        let end = match &report.rejection {
+        let end = match report.rejection() {
             None => Some(LandingEnd::Committed),
             Some(_) if attempt >= policy.max_attempts => Some(LandingEnd::OutOfAttempts),
             Some(r) if r.code == RejectionCode::ObjectCollected => None,
@@ -232,7 +244,7 @@ mod tests {
     #[test]
     fn land_retries_diverged_until_committed() {
         let reconciles = Cell::new(0);
-        let landing = land::<()>(
+        let landing = land::<ExportReport, ()>(
             &fast(),
             |attempt| Ok(report(if attempt < 3 { diverged() } else { None })),
             |_| {
@@ -248,7 +260,7 @@ mod tests {
 
     #[test]
     fn land_stops_when_reconcile_stops() {
-        let landing = land::<()>(
+        let landing = land::<ExportReport, ()>(
             &fast(),
             |_| Ok(report(diverged())),
             |_| Ok(Reconciled::Stop),
@@ -260,7 +272,7 @@ mod tests {
 
     #[test]
     fn land_gives_up_after_max_attempts() {
-        let landing = land::<()>(
+        let landing = land::<ExportReport, ()>(
             &fast(),
             |_| Ok(report(diverged())),
             |_| Ok(Reconciled::Retry),
@@ -273,7 +285,7 @@ mod tests {
     #[test]
     fn land_does_not_reconcile_other_rejections() {
         let tag = rejection(&[RejectionCode::TagExists]);
-        let landing = land::<()>(
+        let landing = land::<ExportReport, ()>(
             &fast(),
             |_| Ok(report(Some(tag.clone()))),
             |_| panic!("a tag rejection is not reconcilable"),

@@ -19,7 +19,7 @@ pub use export::{export, ExportError, ExportReport, ExportRequest, RefPush, RefR
 pub use fetch::{
     fetch, import, FetchError, FetchReport, FetchRequest, ImportReport, ImportStatus, RefSelection,
 };
-pub use landing::{land, Landing, LandingEnd, LandingPolicy, Reconciled};
+pub use landing::{land, Attempt, Landing, LandingEnd, LandingPolicy, Reconciled};
 pub use progress::{NoProgress, Phase, Progress};
 pub use refs::remote_namespace;
 pub use remote::{RemoteClient, RemoteError, RetryPolicy};
