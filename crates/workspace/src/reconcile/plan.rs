@@ -90,14 +90,6 @@ impl Workspace {
         for target in targets.iter().filter(|t| would_change(t)) {
             self.reject_unready(target)?;
         }
-        let stamp = Stamp {
-            author: self.author()?,
-            timestamp: now_ms(),
-            message: options
-                .message
-                .clone()
-                .unwrap_or_else(|| format!("Merge the head of remote {remote}")),
-        };
         let mut plan = Plan {
             overlay: Overlay::new(self.object_store()),
             new_heads: Vec::with_capacity(targets.len()),
@@ -105,7 +97,7 @@ impl Workspace {
         };
         let mut entries = Vec::with_capacity(targets.len());
         for target in targets {
-            let outcome = self.combine_one(target, options, &stamp, &mut plan)?;
+            let outcome = self.combine_one(target, remote, options, &mut plan)?;
             entries.push(ComponentReconcile {
                 component: target.item.component.id.clone(),
                 head: target.head.name.clone(),
@@ -130,8 +122,8 @@ impl Workspace {
     fn combine_one(
         &self,
         target: &Target,
+        remote_name: &str,
         options: &ReconcileOptions,
-        stamp: &Stamp,
         plan: &mut Plan<'_>,
     ) -> Result<Outcome> {
         let (outcome, new_head, conflict) = match (target.sync, target.remote_head) {
@@ -143,7 +135,7 @@ impl Workspace {
             }
             (Some(_), Some(remote)) => {
                 let local = target.head.parent.expect("a diverged head exists locally");
-                let combined = self.combine(plan, local, remote, options, stamp)?;
+                let combined = self.combine(plan, (local, remote), remote_name, options)?;
                 outcome_of(combined, options.strategy)
             }
         };
@@ -152,21 +144,24 @@ impl Workspace {
         Ok(outcome)
     }
 
+    /// Combines the `(local, remote)` heads, where `remote` is the head
+    /// of remote `remote_name`.
     fn combine(
         &self,
         plan: &mut Plan<'_>,
-        local: ObjectId,
-        remote: ObjectId,
+        (local, remote): (ObjectId, ObjectId),
+        remote_name: &str,
         options: &ReconcileOptions,
-        stamp: &Stamp,
     ) -> Result<Combined> {
         let graph = self.graph();
         if options.strategy == Strategy::Merge {
-            return merge_heads(&mut plan.overlay, &graph, local, remote, stamp);
+            let stamp = self.merge_stamp(remote_name, options)?;
+            return merge_heads(&mut plan.overlay, &graph, local, remote, &stamp);
         }
         match rebase_onto(&mut plan.overlay, &graph, local, remote)? {
             Combined::NonLinear { merge_snap } if options.merge_non_linear => {
-                let merged = merge_heads(&mut plan.overlay, &graph, local, remote, stamp)?;
+                let stamp = self.merge_stamp(remote_name, options)?;
+                let merged = merge_heads(&mut plan.overlay, &graph, local, remote, &stamp)?;
                 Ok(match merged {
                     Combined::Merged { snap, .. } => Combined::Rebased {
                         head: snap,
@@ -182,6 +177,21 @@ impl Workspace {
             }),
             other => Ok(other),
         }
+    }
+}
+
+impl Workspace {
+    /// Returns the author, time and message of a merge snap.
+    fn merge_stamp(&self, remote: &str, options: &ReconcileOptions) -> Result<Stamp> {
+        let message = match &options.message {
+            Some(message) => message.clone(),
+            None => format!("Merge the head of remote {remote}"),
+        };
+        Ok(Stamp {
+            author: self.author()?,
+            timestamp: now_ms(),
+            message,
+        })
     }
 }
 
