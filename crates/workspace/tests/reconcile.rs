@@ -432,3 +432,46 @@ fn rebase_of_local_merge_snap_merges_when_allowed() {
     assert_eq!(f.read("x.txt"), "1\n2\nboth\n4\n5\n6\n7\n8\n");
     assert_eq!(f.read("y.txt"), "y2\n");
 }
+
+#[test]
+fn rebase_on_lane_moves_lane_head_only() {
+    let (f, base) = Fixture::new(&[("x.txt", "x\n"), ("y.txt", "y\n")]);
+    f.workspace.lane_create("ci", None).expect("lane");
+    f.write("x.txt", "x1\n");
+    let local = f.snap("on the lane");
+    let component = "acme/button".parse().expect("id");
+    let lane = f
+        .workspace
+        .current_lane()
+        .expect("lane")
+        .expect("on a lane");
+    let lane_ref = RefName::Lane(lane.clone(), component);
+    let store = f.workspace.object_store();
+    let remote_files = [("x.txt", "x\n"), ("y.txt", "y2\n")];
+    let remote = f.remote_snap(base, &remote_files, "remote on lane");
+    // remote_snap records main; record the lane head instead.
+    f.workspace
+        .record_remote_refs(
+            "origin",
+            &[(Fixture::head_ref(), base), (lane_ref.clone(), remote)],
+        )
+        .expect("record");
+    assert!(store.contains(&remote).expect("contains"));
+
+    let report = f
+        .workspace
+        .rebase(&[], &f.options(Strategy::Rebase))
+        .expect("rebase");
+
+    assert_eq!(report.components[0].head, lane_ref);
+    let Outcome::Rebased { head, .. } = report.components[0].outcome.clone() else {
+        panic!("expected a rebase: {report:?}");
+    };
+    let lane_head = f.workspace.head(&lane_ref.component().clone(), Some(&lane));
+    assert_eq!(lane_head.expect("head").current, Some(head));
+    assert_eq!(f.head(), base, "main is unchanged");
+    assert_eq!(f.read_snap(head).parents, vec![remote]);
+    assert_eq!(f.read_snap(head).message, f.read_snap(local).message);
+    assert_eq!(f.read("x.txt"), "x1\n");
+    assert_eq!(f.read("y.txt"), "y2\n");
+}
