@@ -22,6 +22,7 @@
 
 mod apply;
 mod combine;
+mod land;
 mod overlay;
 mod plan;
 
@@ -29,6 +30,7 @@ use ferry_core::{ComponentId, LaneId, ObjectId, RefName};
 use serde::Serialize;
 
 pub use combine::ReplayedSnap;
+pub use land::{LandOptions, LandOutcome};
 
 use crate::error::{Error, Result};
 use crate::pending::PendingConflict;
@@ -250,7 +252,7 @@ impl Workspace {
         names: &[String],
         options: &ReconcileOptions,
     ) -> Result<ReconcileReport> {
-        let remote = self.resolve_remote(options.remote.as_deref())?;
+        let remote = self.select_remote(options.remote.as_deref())?.name;
         let lane = self.current_lane()?;
         let targets = self.select_targets(names, &remote, lane.as_ref())?;
         let (components, plan) = self.combine_all(&targets, &remote, options)?;
@@ -270,21 +272,5 @@ impl Workspace {
             self.apply(plan, &targets)?;
         }
         Ok(report)
-    }
-
-    /// Returns the remote called `name`, or when `name` is `None` the only
-    /// remote, else the one called `origin`.
-    pub fn resolve_remote(&self, name: Option<&str>) -> Result<String> {
-        if let Some(name) = name {
-            return Ok(self.remote(name)?.name);
-        }
-        let names = self.remote_names()?;
-        if names.len() == 1 {
-            return Ok(names[0].clone());
-        }
-        if names.iter().any(|n| n == "origin") {
-            return Ok("origin".to_owned());
-        }
-        Err(Error::NoDefaultRemote { remotes: names })
     }
 }
