@@ -39,7 +39,7 @@ pub struct Args {
     /// stops the export with no ref changed.
     #[arg(long)]
     merge: bool,
-    /// With --rebase or --merge: the number of exports to attempt at most,
+    /// With --rebase or --merge: the maximum number of export attempts,
     /// including the first. Waits between attempts grow exponentially from
     /// 50 ms up to 5 s, each a random fraction of that bound.
     #[arg(long, value_name = "N", default_value_t = 10,
@@ -93,11 +93,16 @@ fn export_once(
     }
 }
 
+/// Prints the reconciles and the last export in the order they ran.
 fn print_landing(outcome: &LandOutcome) {
-    for report in &outcome.reconciles {
-        super::reconcile::print_report(report);
-    }
+    // A reconcile that stopped the loop ran after the last export.
+    let (before, after) = match outcome.reconciles.split_last() {
+        Some((last, earlier)) if outcome.end == LandingEnd::Stopped => (earlier, Some(last)),
+        _ => (outcome.reconciles.as_slice(), None),
+    };
+    before.iter().for_each(super::reconcile::print_report);
     print(&outcome.export);
+    after.into_iter().for_each(super::reconcile::print_report);
     let attempts = outcome.attempts;
     match outcome.end {
         LandingEnd::Committed => println!("Landed after {attempts} attempt(s)"),
@@ -220,8 +225,8 @@ fn ref_hint(name: &RefName, code: RejectionCode) -> Option<String> {
     };
     match code {
         RejectionCode::Diverged | RejectionCode::NonFastForward => Some(format!(
-            "the remote head moved on; run `{import}`, then `ferry merge` to combine both \
-             heads, and export again"
+            "the remote head moved on; run `ferry export --rebase` (or --merge) to fetch, \
+             combine both heads and export again, or `{import}` and `ferry merge` by hand"
         )),
         RejectionCode::TagExists => Some(format!(
             "tags never move; tag a new version with `ferry tag {}`",

@@ -63,8 +63,8 @@ fn print_component(entry: &ComponentReconcile) {
             markers_written,
         } => {
             match replaying {
-                Some(snap) => println!("{name}: replaying {} conflicts in", snap.short()),
-                None => println!("{name}: conflicts in"),
+                Some(snap) => println!("{name}: conflicts while replaying snap {}:", snap.short()),
+                None => println!("{name}: conflicts:"),
             }
             for conflict in conflicts {
                 println!("  {:<14} {}", conflict.kind, conflict.path);

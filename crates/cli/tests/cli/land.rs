@@ -289,3 +289,100 @@ fn resolved_conflict_exports_both_sides() {
     assert!(messages.contains(&"right edit".to_owned()), "{messages:?}");
     assert_eq!(fresh.read("button/shared.txt"), resolved);
 }
+
+/// Returns a workspace on main that imported `acme/button`.
+fn main_workspace(serve: &Serve) -> Sandbox {
+    let workspace = Sandbox::with_remote(serve.url());
+    workspace.ok(&["import", "button"]);
+    workspace
+}
+
+#[test]
+fn rebase_command_replays_after_fetch() {
+    let serve = Serve::start();
+    let files = [("a.txt", "a\n"), ("b.txt", "b\n")].map(|(p, c)| (p.to_owned(), c.to_owned()));
+    seed_lane(&serve, &files);
+    let ahead = main_workspace(&serve);
+    let behind = main_workspace(&serve);
+    ahead.write("button/a.txt", "a from ahead\n");
+    ahead.ok(&["snap", "-m", "ahead"]);
+    ahead.ok(&["export"]);
+    behind.write("button/b.txt", "b one\n");
+    behind.ok(&["snap", "-m", "first"]);
+    behind.write("button/b.txt", "b two\n");
+    behind.ok(&["snap", "-m", "second"]);
+
+    behind.ok(&["fetch"]);
+    let report = behind.json(&["rebase"]);
+
+    assert_eq!(report["applied"], true, "{report}");
+    let component = &report["components"][0];
+    assert_eq!(component["outcome"], "rebased");
+    assert_eq!(component["replayed"].as_array().map(Vec::len), Some(2));
+    assert_eq!(behind.read("button/a.txt"), "a from ahead\n");
+    assert_eq!(behind.read("button/b.txt"), "b two\n");
+    let export = behind.json(&["export"]);
+    assert_eq!(export["refs"][0]["status"], "fast_forwarded", "{export}");
+    let log = behind.json(&["log", "button"]);
+    let messages: Vec<&str> = log["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|entry| entry["message"].as_str().expect("message"))
+        .collect();
+    assert_eq!(messages, ["second", "first", "ahead", "base"]);
+}
+
+#[test]
+fn merge_abort_restores_local_head() {
+    let serve = Serve::start();
+    seed_lane(&serve, &[("x.txt".to_owned(), "x\n".to_owned())]);
+    let first = main_workspace(&serve);
+    let second = main_workspace(&serve);
+    first.write("button/x.txt", "first\n");
+    first.ok(&["snap", "-m", "first"]);
+    first.ok(&["export"]);
+    second.write("button/x.txt", "second\n");
+    let local = second.snap_one("second", "acme/button");
+    second.ok(&["fetch"]);
+
+    second.json_failure(&["merge", "--write-conflicts"]);
+    assert!(second.read("button/x.txt").contains("<<<<<<<"));
+    let aborted = second.json(&["merge", "--abort"]);
+
+    assert_eq!(aborted[0]["snap"], local.as_str(), "{aborted}");
+    assert_eq!(second.read("button/x.txt"), "second\n");
+    let status = second.json(&["status"]);
+    assert_eq!(status["components"][0]["pending_merge"], Value::Null);
+}
+
+#[test]
+fn new_commands_document_every_option() {
+    let sandbox = Sandbox::empty();
+    let cases: [(&str, &[&str]); 3] = [
+        (
+            "merge",
+            &[
+                "--remote",
+                "--write-conflicts",
+                "--message",
+                "--abort",
+                "--json",
+            ],
+        ),
+        ("rebase", &["--remote", "--json"]),
+        (
+            "export",
+            &["--rebase", "--merge", "--max-attempts", "--json"],
+        ),
+    ];
+    for (command, options) in cases {
+        let help = sandbox.ok(&[command, "--help"]);
+        for option in options {
+            assert!(
+                help.contains(option),
+                "`ferry {command} --help` lacks {option}: {help}"
+            );
+        }
+    }
+}
