@@ -1,0 +1,97 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::commands;
+
+/// Version software components and ship them between workspaces and
+/// remote scopes.
+#[derive(Debug, Parser)]
+#[command(name = "ferry", version, propagate_version = true)]
+pub struct Cli {
+    /// Run as if ferry was started in DIR instead of the current directory.
+    #[arg(short = 'C', long = "directory", global = true, value_name = "DIR")]
+    pub directory: Option<PathBuf>,
+
+    /// Print the result as JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Every ferry command.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a workspace in the current directory.
+    ///
+    /// The workspace is a `.ferry` directory holding the local scope:
+    /// objects, refs, tracked components, lanes, remotes and settings.
+    Init(commands::init::Args),
+    /// Track directories as components.
+    ///
+    /// Each directory must be below the workspace root and must not contain
+    /// or lie inside another component's directory.
+    Add(commands::add::Args),
+    /// Show changed files per component and how heads compare with remotes.
+    ///
+    /// Lists, per component, the files that are new, modified or deleted
+    /// since its last snap or checkout. For components with remote-tracking
+    /// refs, it also shows whether the local head is ahead of, behind or
+    /// diverged from each remote, with snap counts.
+    Status(commands::status::Args),
+    /// Record a new snap of every component whose files changed.
+    ///
+    /// Only components whose files changed since their last snap or
+    /// checkout get a snap. On a lane the snap moves the lane head,
+    /// otherwise the main head. Its parent is that head, or the main head
+    /// for the first snap on a lane.
+    Snap(commands::snap::Args),
+    /// Label the head snap of a component with a semver version.
+    ///
+    /// The head is the one on the current lane, else on main. Tags are
+    /// created once and never moved. Without VERSION or a flag, the patch
+    /// number of the highest existing tag is incremented, and the first tag
+    /// is 0.0.1.
+    Tag(commands::tag::Args),
+    /// Show the history of a component, newest first.
+    ///
+    /// Starts from the head on the current lane, else on main, and shows
+    /// each snap's id, author, time, message, tags and heads.
+    Log(commands::log::Args),
+    /// Create, switch, list and show lanes.
+    ///
+    /// A lane has its own head per component. Until a component is
+    /// snapped on a lane, the lane uses the component's main head.
+    Lane(commands::lane::Args),
+    /// Restore a component directory to a snap.
+    ///
+    /// Every file of the snap is written, and files that are not in it are
+    /// removed. Refuses when the directory has unsnapped changes, unless
+    /// --force is given.
+    Checkout(commands::checkout::Args),
+    /// Add, list and remove remotes: named servers that host scopes.
+    Remote(commands::remote::Args),
+    /// Read and change workspace settings.
+    ///
+    /// Keys: `user.name` and `user.email` set the author of new snaps
+    /// unless FERRY_AUTHOR is set, and `default.scope` sets the scope of
+    /// components and lanes created without --scope.
+    Config(commands::config::Args),
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn argument_definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,16 @@
+//! Integration tests driving the real `ferry` binary in temporary
+//! workspaces. Every module is part of one test binary, so the binary and its
+//! dependencies are linked once.
+
+mod add;
+mod checkout;
+mod config;
+mod corpus;
+mod init;
+mod lane;
+mod log;
+mod remote;
+mod snap;
+mod status;
+mod support;
+mod tag;
