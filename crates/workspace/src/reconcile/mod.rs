@@ -9,10 +9,11 @@
 //! rebase replays the local snaps onto the remote head one by one.
 //!
 //! The work runs in two phases. First every component is combined in
-//! memory ([`overlay`]), which reads objects but writes nothing. If any
-//! component conflicts, nothing is applied: no object, no ref and no file
-//! changes, except that a merge asked to write conflicts writes the merged
-//! files with conflict markers and records a pending merge ([`crate::pending`]).
+//! memory, which reads objects but writes nothing. If any component
+//! conflicts, nothing is applied: no object, no ref and no file changes.
+//! The one exception is a merge asked to write conflicts, which writes the
+//! merged files with conflict markers and records a pending merge
+//! ([`crate::pending`]).
 //! Otherwise the new objects are written in one batch and made durable, and
 //! each component directory is rewritten to its new head. Then one SQLite
 //! transaction moves every head, records the bases and replaces the stat
