@@ -79,18 +79,19 @@ pub enum Command {
     /// Works on each component whose local head diverged from the head a
     /// remote was last seen to hold (on a lane, the lane's heads). Records a
     /// merge snap whose parents are both heads, with the files merged
-    /// three-way against their merge base, and checks it out. A head behind the
-    /// remote fast-forwards. A conflict stops the command before any ref
-    /// changes and lists the conflicting paths. Run `ferry fetch` first to
-    /// bring the remote's snaps.
+    /// three-way against their merge base, and checks it out. A named
+    /// component whose head is behind the remote fast-forwards. A conflict
+    /// stops the command before any ref changes and lists the conflicting
+    /// paths. Run `ferry fetch` first to bring the remote's snaps.
     Merge(commands::merge::Args),
     /// Replay the local snaps onto the remote's heads.
     ///
     /// Works on each component whose local head diverged from the head a
     /// remote was last seen to hold. Replays the local snaps the remote
     /// lacks onto the remote head one by one, keeping each snap's message,
-    /// author and time, then checks out the result. A conflict stops the command
-    /// before any ref changes and lists the conflicting paths.
+    /// author and time, then checks out the result. A named component whose
+    /// head is behind the remote fast-forwards. A conflict stops the
+    /// command before any ref changes and lists the conflicting paths.
     Rebase(commands::rebase::Args),
     /// Add, list and remove remotes: named servers that host scopes.
     Remote(commands::remote::Args),
