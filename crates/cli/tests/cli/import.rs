@@ -59,6 +59,15 @@ fn import_path_places_one_component() {
     );
     assert!(!second.join("x").exists());
 
+    let sandbox_name = second.path().file_name().expect("tempdir has a name");
+    let outside = format!("../{}-outside", sandbox_name.to_string_lossy());
+    let stderr = second.user_error(&["import", "button", "--path", &outside]);
+    assert!(
+        stderr.contains("is not a directory below the workspace root"),
+        "{stderr}"
+    );
+    assert!(!second.path().join(&outside).exists());
+
     second.ok(&["import", "button", "--path", "vendor/btn"]);
     assert_eq!(second.read("vendor/btn/index.js"), "button v1\n");
 

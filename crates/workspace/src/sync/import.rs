@@ -217,7 +217,7 @@ impl Workspace {
         let mut new = Vec::with_capacity(ids.len());
         for id in ids {
             let dir = match path {
-                Some(path) => path.to_path_buf(),
+                Some(path) => self.dir_below_root(path)?,
                 None => FilePath::from_native(Path::new(id.name()))?.under(self.root()),
             };
             if !is_free(&dir) {
@@ -232,6 +232,22 @@ impl Workspace {
             });
         }
         Ok(new)
+    }
+
+    /// Returns `path` if it lies strictly below the workspace root, without
+    /// `..` segments, so no directory is created elsewhere.
+    fn dir_below_root(&self, path: &Path) -> Result<PathBuf> {
+        let below = path
+            .strip_prefix(self.root())
+            .ok()
+            .and_then(|relative| FilePath::from_native(relative).ok());
+        match below {
+            Some(relative) => Ok(relative.under(self.root())),
+            None => Err(Error::NotAComponentDirectory {
+                path: path.to_path_buf(),
+                root: self.root().to_path_buf(),
+            }),
+        }
     }
 
     /// Tracks a new component in its directory and checks out `head`.

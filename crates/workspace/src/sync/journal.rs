@@ -9,7 +9,9 @@
 //!
 //! The journal is written to a temporary file, synced and renamed into place
 //! without replacing an existing file. Of two `ferry export` processes that
-//! start together, only one journal lands and the other process stops.
+//! start together, only one journal lands and the other process stops. A
+//! process that starts while another runs finds that journal and joins the
+//! same export, which the server treats as a retry.
 //! Removal first checks the key, so a process never removes a journal that
 //! another process wrote.
 
