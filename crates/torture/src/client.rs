@@ -24,13 +24,13 @@ use ferry_client::{
 };
 use ferry_core::protocol::pack::PackWriter;
 use ferry_core::protocol::walk::objects_to_send;
-use ferry_core::protocol::{IdempotencyKey, RefUpdate, RejectionCode};
+use ferry_core::protocol::{IdempotencyKey, RefUpdate, Rejection, RejectionCode};
 use ferry_core::{ComponentId, ObjectId, RefName};
 use ferry_store::{MemoryRefStore, ObjectStore};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::history::{Attempt, NamedRef, Outcome, Update};
+use crate::history::{Attempt, NamedRef, Outcome, Update, EXPECTED_CODES};
 use crate::workload::{self, Author, Names, Payload, Plan, PlanInput, Scenario, SnapBuilder};
 
 /// How long a client waits for a killed server to come back before it
@@ -367,20 +367,35 @@ fn is_transport(error: &ExportError) -> bool {
     matches!(error, ExportError::Remote(RemoteError::Transport { .. }))
 }
 
+/// Logs a rejection whose code a correct client should not get, with the
+/// server's message, since the attempt records keep only the code.
+fn log_unexpected(rejection: &Rejection) {
+    if !EXPECTED_CODES.contains(&rejection.code.as_str()) {
+        tracing::warn!(code = %rejection.code, message = %rejection.message, "unexpected rejection");
+    }
+}
+
 fn outcome_of(report: &ExportReport) -> Outcome {
     match &report.rejection {
         None => Outcome::Committed,
-        Some(rejection) => Outcome::Rejected {
-            code: rejection.code.as_str().to_owned(),
-            refs: rejection
-                .refs
-                .iter()
-                .map(|problem| NamedRef {
-                    name: problem.name.clone(),
-                    actual: problem.actual,
-                })
-                .collect(),
-        },
+        Some(rejection) => {
+            log_unexpected(rejection);
+            rejected(rejection)
+        }
+    }
+}
+
+fn rejected(rejection: &Rejection) -> Outcome {
+    Outcome::Rejected {
+        code: rejection.code.as_str().to_owned(),
+        refs: rejection
+            .refs
+            .iter()
+            .map(|problem| NamedRef {
+                name: problem.name.clone(),
+                actual: problem.actual,
+            })
+            .collect(),
     }
 }
 
@@ -388,6 +403,7 @@ fn outcome_of(report: &ExportReport) -> Outcome {
 /// rejection of one of the steps, or unknown.
 fn failure_outcome(error: &ExportError) -> Outcome {
     if let ExportError::Remote(RemoteError::Rejected { rejection, .. }) = error {
+        log_unexpected(rejection);
         return Outcome::Rejected {
             code: rejection.code.as_str().to_owned(),
             refs: Vec::new(),

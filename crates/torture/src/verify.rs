@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 
 use ferry_client::{export, ExportRequest, NoProgress, RefPush, RemoteClient, RemoteError};
 use ferry_core::ancestry::{SnapGraph, SnapNode};
-use ferry_core::protocol::{CommitOutcome, ExportInfo, ExportState, IdempotencyKey};
+use ferry_core::protocol::{CommitOutcome, ExportInfo, ExportState, IdempotencyKey, RejectionCode};
 use ferry_core::{ObjectId, RefName, ScopeName};
 use ferry_store::{MemoryRefStore, ObjectStore, ObjectStoreError};
 use serde::Serialize;
@@ -239,16 +239,31 @@ pub fn fresh_export(
     };
 
     let refs = MemoryRefStore::new();
-    match export(objects, &refs, remote, &request, &NoProgress) {
-        Ok(report) if report.is_committed() => FreshExport {
-            refs: report.refs.len(),
-            committed: true,
-            error: None,
-        },
-        Ok(report) => failed(report.refs.len(), &format!("{:?}", report.rejection)),
-        Err(error) => failed(request.updates.len(), &error_chain(&error)),
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let result = export(objects, &refs, remote, &request, &NoProgress);
+        // An export over every head can outlast a very short lease; that
+        // is the lease, not something blocking exports, so it is retried.
+        let expired = matches!(&result, Ok(report) if report.rejection.as_ref()
+            .is_some_and(|r| r.code == RejectionCode::ExportExpired));
+        if expired && tries < FRESH_TRIES {
+            continue;
+        }
+        return match result {
+            Ok(report) if report.is_committed() => FreshExport {
+                refs: report.refs.len(),
+                committed: true,
+                error: None,
+            },
+            Ok(report) => failed(report.refs.len(), &format!("{:?}", report.rejection)),
+            Err(error) => failed(request.updates.len(), &error_chain(&error)),
+        };
     }
 }
+
+/// Tries of the fresh export when its lease runs out before the commit.
+const FRESH_TRIES: u32 = 3;
 
 /// Writes a new snap on every head in `heads` and a first snap of a new
 /// component, and returns the pushes.
