@@ -224,6 +224,14 @@ impl FsBatch<'_> {
 }
 
 impl ObjectBatch for FsBatch<'_> {
+    fn add_encoded(&self, id: &ObjectId, encoded: &[u8]) -> Result<(), ObjectStoreError> {
+        // Checked before compressing: re-snapping mostly meets known objects.
+        if self.is_known(id)? {
+            return Ok(());
+        }
+        self.add_compressed(id, &compress(encoded))
+    }
+
     fn add_compressed(&self, id: &ObjectId, compressed: &[u8]) -> Result<(), ObjectStoreError> {
         self.stage(id, |file| file.write_all(compressed))
     }
