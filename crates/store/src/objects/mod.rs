@@ -165,10 +165,10 @@ pub trait ObjectBatch: Send + Sync {
     /// of its input if the bytes are not the object `id`.
     fn add_reader(&self, id: &ObjectId, compressed: &mut dyn Read) -> Result<(), ObjectStoreError>;
 
-    /// Adds a canonical encoding whose digest the caller has checked.
-    fn add_encoded(&self, id: &ObjectId, encoded: &[u8]) -> Result<(), ObjectStoreError> {
-        self.add_compressed(id, &compress(encoded))
-    }
+    /// Adds a canonical encoding whose digest the caller has checked. An
+    /// object that the store or the batch holds already is skipped before
+    /// it is compressed, so callers need not check first.
+    fn add_encoded(&self, id: &ObjectId, encoded: &[u8]) -> Result<(), ObjectStoreError>;
 
     /// Makes every added object durable and visible, and returns how many
     /// were added.
