@@ -259,11 +259,16 @@ impl ObjectBatch for FsBatch<'_> {
         sync_file_system(&store.tmp)?;
 
         let count = staged.files.len();
+        // Each fan-out directory is checked once, not once per object.
+        let mut present_dirs = HashSet::new();
         for (id, temp) in staged.files {
             let target = store.path_of(&id);
             let dir = target.parent().expect("object paths have a fan-out parent");
-            if !dir.exists() {
-                fs::create_dir_all(dir).map_err(io_error(dir))?;
+            if !present_dirs.contains(dir) {
+                if !dir.exists() {
+                    fs::create_dir_all(dir).map_err(io_error(dir))?;
+                }
+                present_dirs.insert(dir.to_path_buf());
             }
             temp.persist(&target)
                 .map_err(|error| io_error(&target)(error.error))?;
