@@ -71,7 +71,7 @@ impl Contender for FerryExports {
         }
         let server = start_server(&self.tools, &clients[0], &dir.join("server"))?;
         for client in &clients {
-            add_remote(&self.tools, client, ORIGIN, &server.url())?;
+            add_remote(&self.tools, client, ORIGIN, server.url())?;
         }
         self.server = Some(server);
         Ok(())

@@ -43,7 +43,7 @@ impl Contender for FerryIcons {
         let work = dir.join("work");
         ferry_workspace(&self.tools, &self.tree, &work)?;
         let server = start_server(&self.tools, &work, &dir.join("server"))?;
-        add_remote(&self.tools, &work, ORIGIN, &server.url())?;
+        add_remote(&self.tools, &work, ORIGIN, server.url())?;
         self.server = Some(server);
         Ok(())
     }

@@ -57,13 +57,13 @@ impl Contender for FerryImport {
         ferry_workspace(&self.tools, &self.tree, &source)?;
         ferry_snap(&self.tools, &source, "Material UI 9.5.0")?;
         let server = start_server(&self.tools, &source, &dir.join("server"))?;
-        add_remote(&self.tools, &source, ORIGIN, &server.url())?;
+        add_remote(&self.tools, &source, ORIGIN, server.url())?;
         export(&self.tools, &source, ORIGIN)?;
 
         let work = dir.join("work");
         fs::create_dir(&work)?;
         self.tools.ferry(&work, &["init", "--scope", SCOPE])?;
-        add_remote(&self.tools, &work, ORIGIN, &server.url())?;
+        add_remote(&self.tools, &work, ORIGIN, server.url())?;
         self.server = Some(server);
         Ok(())
     }

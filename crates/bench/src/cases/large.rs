@@ -71,12 +71,7 @@ impl Contender for FerryLarge {
     fn prepare(&mut self, dir: &Path) -> Result<()> {
         self.runs += 1;
         let server = start_server(&self.tools, &self.client, &dir.join("server"))?;
-        add_remote(
-            &self.tools,
-            &self.client,
-            &self.remote_name(),
-            &server.url(),
-        )?;
+        add_remote(&self.tools, &self.client, &self.remote_name(), server.url())?;
         self.server = Some(server);
         Ok(())
     }

@@ -141,14 +141,14 @@ impl Contender for FerryRace {
         ferry_workspace_of(&self.tools, &self.race.tree, &names, &seed)?;
         ferry_snap(&self.tools, &seed, "Seed")?;
         let server = start_server(&self.tools, &seed, &dir.join("server"))?;
-        add_remote(&self.tools, &seed, ORIGIN, &server.url())?;
+        add_remote(&self.tools, &seed, ORIGIN, server.url())?;
         export(&self.tools, &seed, ORIGIN)?;
 
         let component = format!("{SCOPE}/{}", self.race.component);
         for (index, client) in self.race.client_dirs(dir).iter().enumerate() {
             fs::create_dir(client)?;
             self.tools.ferry(client, &["init", "--scope", SCOPE])?;
-            add_remote(&self.tools, client, ORIGIN, &server.url())?;
+            add_remote(&self.tools, client, ORIGIN, server.url())?;
             import(
                 &self.tools,
                 client,

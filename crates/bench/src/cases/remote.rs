@@ -16,7 +16,7 @@ pub const ORIGIN: &str = "origin";
 /// benchmark's scope on it. The workspace `dir` runs the command.
 pub fn start_server(tools: &Tools, dir: &Path, data: &Path) -> Result<FerryServer> {
     let server = FerryServer::start(tools, data)?;
-    tools.ferry(dir, &["scope", "create", SCOPE, "--url", &server.url()])?;
+    tools.ferry(dir, &["scope", "create", SCOPE, "--remote", server.url()])?;
     Ok(server)
 }
 

@@ -1,54 +1,71 @@
 //! A `ferry serve` process on a loopback port, killed when dropped.
 
 use std::fs::File;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Child, ChildStdout, Stdio};
 
 use anyhow::{bail, Context as _, Result};
 
 use crate::memory::peak_of;
 use crate::tools::{describe, Tools};
 
-/// Time a server may take to accept connections after it starts.
-const START_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// A running `ferry serve`.
 pub struct FerryServer {
     child: Child,
-    addr: SocketAddr,
+    url: String,
+    /// Kept open so the server never writes to a closed pipe.
+    stdout: BufReader<ChildStdout>,
 }
 
 impl FerryServer {
     /// Starts `ferry serve` on the data directory `data` and a free
-    /// loopback port, and waits until it accepts connections. Its log goes
-    /// to `data.log` beside `data`.
+    /// loopback port, and returns once it listens. Its log goes to
+    /// `data.log` beside `data`.
     pub fn start(tools: &Tools, data: &Path) -> Result<Self> {
-        let addr = free_loopback_addr()?;
         let log_path = data.with_extension("log");
         let log = File::create(&log_path)
             .with_context(|| format!("cannot create {}", log_path.display()))?;
         let mut command = tools.ferry_command(data.parent().unwrap_or(data));
         command
             .arg("serve")
-            .arg("--data-dir")
+            .arg("--data")
             .arg(data)
-            .arg("--listen")
-            .arg(addr.to_string())
-            .stdout(Stdio::null())
+            .args(["--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
             .stderr(log);
-        let child = command
+        let mut child = command
             .spawn()
             .with_context(|| format!("cannot start {}", describe(&command)))?;
-        let mut server = Self { child, addr };
-        server.wait_until_listening()?;
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut server = Self {
+            child,
+            url: String::new(),
+            stdout: BufReader::new(stdout),
+        };
+        server.url = server.read_url(&log_path)?;
         Ok(server)
     }
 
+    /// Reads the `listening on URL` line that the server prints once it
+    /// is bound. The server exits instead when it cannot start, which
+    /// ends the output.
+    fn read_url(&mut self, log_path: &Path) -> Result<String> {
+        let mut line = String::new();
+        self.stdout.read_line(&mut line)?;
+        match line.trim().strip_prefix("listening on ") {
+            Some(url) => Ok(url.to_owned()),
+            None => bail!(
+                "ferry serve printed {:?} instead of its address; see {}",
+                line.trim(),
+                log_path.display()
+            ),
+        }
+    }
+
     /// Returns the server's base URL.
-    pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     /// Stops the server and returns its peak resident memory in bytes.
@@ -56,26 +73,6 @@ impl FerryServer {
         let peak = peak_of(self.child.id());
         self.kill();
         Ok(peak)
-    }
-
-    fn wait_until_listening(&mut self) -> Result<()> {
-        let started = Instant::now();
-        while TcpStream::connect(self.addr).is_err() {
-            if let Some(status) = self.child.try_wait()? {
-                bail!(
-                    "ferry serve exited with {status} before listening on {}",
-                    self.addr
-                );
-            }
-            if started.elapsed() > START_TIMEOUT {
-                bail!(
-                    "ferry serve did not listen on {} within {START_TIMEOUT:?}",
-                    self.addr
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Ok(())
     }
 
     fn kill(&mut self) {
@@ -90,11 +87,4 @@ impl Drop for FerryServer {
     fn drop(&mut self) {
         self.kill();
     }
-}
-
-/// Returns a loopback address whose port was free a moment ago.
-fn free_loopback_addr() -> Result<SocketAddr> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .context("cannot bind a loopback port to find a free one")?;
-    Ok(listener.local_addr()?)
 }

@@ -56,7 +56,7 @@ impl Contender for FerryUpdate {
         ferry_workspace(&self.tools, &self.releases.old, &work)?;
         ferry_snap(&self.tools, &work, "Material UI 9.5.0")?;
         let server = start_server(&self.tools, &work, &dir.join("server"))?;
-        add_remote(&self.tools, &work, ORIGIN, &server.url())?;
+        add_remote(&self.tools, &work, ORIGIN, server.url())?;
         self.server = Some(server);
         export(&self.tools, &work, ORIGIN)?;
 
