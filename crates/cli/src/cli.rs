@@ -82,6 +82,36 @@ pub enum Command {
     /// unless FERRY_AUTHOR is set, and `default.scope` sets the scope of
     /// components and lanes created without --scope.
     Config(commands::config::Args),
+    /// Run a scope server on the embedded stores.
+    ///
+    /// Objects are kept as files and refs, exports and leases in SQLite,
+    /// both under --data. Prints `listening on URL` once bound and serves
+    /// until Ctrl-C or SIGTERM.
+    Serve(commands::serve::Args),
+    /// Create and list scopes on a remote.
+    Scope(commands::scope::Args),
+    /// Push snaps, tags and heads to a remote.
+    ///
+    /// Sends only the objects the remote lacks. Each ref update names the
+    /// value this workspace last saw on the remote, so a head that moved
+    /// on meanwhile is rejected as diverged rather than overwritten. An
+    /// export interrupted after it started is finished, or its outcome
+    /// reported, by the next `ferry export`. Exits with status 1 when the
+    /// remote rejected the export.
+    Export(commands::export::Args),
+    /// Bring components or a lane from a remote into the workspace.
+    ///
+    /// Local refs are created or fast-forwarded, never moved back.
+    /// Components new to the workspace are checked out into a new
+    /// directory; tracked components without unsnapped changes are
+    /// checked out at their new head.
+    Import(commands::import::Args),
+    /// Update what the workspace records about a remote.
+    ///
+    /// Fetches the refs and objects of every scope the workspace uses,
+    /// without changing local refs or files. `ferry status` then compares
+    /// local heads with the remote's.
+    Fetch(commands::fetch::Args),
 }
 
 #[cfg(test)]

@@ -11,8 +11,31 @@ const EXIT_USER: u8 = 1;
 /// Exit status for an internal fault, `EX_SOFTWARE` from sysexits.h.
 const EXIT_INTERNAL: u8 = 70;
 
+/// A mistake the user can fix that the binary itself detects, such as a
+/// rejected export or an address already in use.
+#[derive(Debug)]
+pub struct UserError {
+    /// The failure, as one sentence.
+    pub message: String,
+    /// The next step, usually a command to run.
+    pub hint: String,
+}
+
+impl std::fmt::Display for UserError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for UserError {}
+
 /// Prints `error` to stderr and returns the exit status for it.
 pub fn report(error: &anyhow::Error) -> ExitCode {
+    if let Some(user_error) = error.downcast_ref::<UserError>() {
+        eprintln!("error: {}", user_error.message);
+        eprintln!("hint: {}", user_error.hint);
+        return ExitCode::from(EXIT_USER);
+    }
     if let Some(workspace_error) = error.downcast_ref::<Error>() {
         if workspace_error.is_user_error() {
             eprintln!("error: {workspace_error}");
@@ -98,6 +121,43 @@ fn hint(error: &Error) -> Option<String> {
         Error::UnknownRemote { .. } => "run `ferry remote list` to see remotes".to_owned(),
         Error::UnknownConfigKey { .. } => "run `ferry config --list` to see set keys".to_owned(),
         Error::NoAuthor => "run `ferry config user.name NAME`, or set FERRY_AUTHOR".to_owned(),
+        Error::NoRemote => "run `ferry remote add origin URL` first".to_owned(),
+        Error::AmbiguousRemote { .. } => "pass --remote NAME".to_owned(),
+        Error::RemoteUnreachable { .. } => {
+            "check that the server runs (`ferry serve`) and that `ferry remote list` shows its URL"
+                .to_owned()
+        }
+        Error::UnknownRemoteScope { scope, remote } => {
+            format!("run `ferry scope create {scope} --remote {remote}` to create it")
+        }
+        Error::RemoteScopeExists { .. } => "run `ferry scope list` to see the scopes".to_owned(),
+        Error::RemoteRejected { rejection, .. } => rejection
+            .hint
+            .clone()
+            .unwrap_or_else(|| "correct the request and run the command again".to_owned()),
+        Error::MixedScopes { .. } => {
+            "export or import the components of one scope at a time".to_owned()
+        }
+        Error::NotOnLane => {
+            "run `ferry lane switch LANE`, or export main without --lane".to_owned()
+        }
+        Error::ExportInterrupted { remote, .. } => format!(
+            "run `ferry export --resume` once remote {remote} is reachable; \
+             it finishes this export or reports its outcome"
+        ),
+        Error::ExportRunning => {
+            "wait for the other export to finish, then run `ferry export` again".to_owned()
+        }
+        Error::NothingToResume => "run `ferry export` to start an export".to_owned(),
+        Error::NotOnRemote { remote, .. } => {
+            format!("check the name, or export it to {remote} from the workspace that has it")
+        }
+        Error::PathWithSeveralComponents { .. } => {
+            "import the components one at a time to choose each directory".to_owned()
+        }
+        Error::CheckoutTargetExists { .. } => {
+            "pass --path DIR with a new or empty directory".to_owned()
+        }
         _ => return None,
     };
     Some(text)

@@ -9,6 +9,7 @@
 //! commit the local ref namespace `remote/NAME` records the new values.
 
 use std::io::BufWriter;
+use std::time::Duration;
 
 use ferry_core::protocol::pack::PackWriter;
 use ferry_core::protocol::walk::objects_to_send;
@@ -153,7 +154,17 @@ pub fn export(
         rejection: None,
     };
     if info.state.is_live() {
-        report.objects_uploaded = upload_missing(local_objects, remote, &info, &offered, progress)?;
+        match upload_missing(local_objects, remote, &info, &offered, progress) {
+            Ok(uploaded) => report.objects_uploaded = uploaded,
+            // An earlier run of this export, still in flight, decided it
+            // after the open; the commit below returns that decision.
+            Err(ExportError::Remote(error))
+                if error.code() == Some(RejectionCode::InvalidState) =>
+            {
+                tracing::debug!(export_id = %info.id, "export decided during upload");
+            }
+            Err(error) => return Err(error),
+        }
     }
 
     progress.start(Phase::Committing, Some(request.updates.len() as u64));
@@ -202,7 +213,7 @@ fn upload_missing(
     offered: &[ObjectId],
     progress: &dyn Progress,
 ) -> Result<u64, ExportError> {
-    let missing = remote.negotiate(&info.id, offered)?;
+    let missing = negotiate(remote, &info.id, offered)?;
     if missing.is_empty() {
         return Ok(0);
     }
@@ -219,6 +230,36 @@ fn upload_missing(
     remote.upload(&info.id, file.path())?;
     progress.finish();
     Ok(missing.len() as u64)
+}
+
+/// How often an offer is repeated while garbage collection removes one of
+/// the offered objects, and the wait before the first repeat, doubled for
+/// each later one: about three seconds in all.
+const COLLECTION_RETRIES: u32 = 5;
+const COLLECTION_FIRST_DELAY: Duration = Duration::from_millis(100);
+
+/// Offers `offered` for export `id` and returns the ids to upload. The
+/// server rejects an offer with `object_collected` while a collection
+/// removes one of the objects; a collection ends within moments, after
+/// which the object is absent and can be uploaded, so the offer is
+/// repeated a few times before the rejection is passed on.
+fn negotiate(
+    remote: &RemoteClient,
+    id: &ExportId,
+    offered: &[ObjectId],
+) -> Result<Vec<ObjectId>, RemoteError> {
+    let mut delay = COLLECTION_FIRST_DELAY;
+    for _ in 0..COLLECTION_RETRIES {
+        match remote.negotiate(id, offered) {
+            Err(error) if error.code() == Some(RejectionCode::ObjectCollected) => {
+                tracing::debug!(export_id = %id, "an offered object is being collected; waiting");
+                std::thread::sleep(delay);
+                delay *= 2;
+            }
+            other => return other,
+        }
+    }
+    remote.negotiate(id, offered)
 }
 
 /// Prepares and commits, returning the commit report or the rejection that

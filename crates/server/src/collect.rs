@@ -6,13 +6,19 @@
 //! more than the grace window ago. The store never marks an object that a
 //! committed export made reachable or that a live export recorded, and a
 //! commit fails instead of pointing a ref at a marked object. The marked
-//! objects are removed, then unmarked; a run cut short by a crash leaves
-//! marks that the next run finishes.
+//! objects are removed and unmarked in small transactions that check each
+//! mark first, so a run cut short by a crash leaves marks that the next run
+//! finishes, and two runs that overlap never remove an object after the
+//! other one unmarked it and an export uploaded it anew.
 
 use ferry_core::protocol::CollectReport;
+use ferry_core::ObjectId;
 
 use crate::error::ApiError;
 use crate::state::{millis, now_ms, AppState};
+
+/// Objects removed per metadata transaction.
+const REMOVAL_CHUNK: usize = 16;
 
 /// Runs expiry and collection once.
 pub fn run(app: &AppState) -> Result<CollectReport, ApiError> {
@@ -23,12 +29,15 @@ pub fn run(app: &AppState) -> Result<CollectReport, ApiError> {
     }
     let cutoff = now - millis(app.config.grace);
     let marked = app.stores.exports.begin_collection(cutoff)?;
-    for id in &marked {
-        app.stores.objects.remove(id)?;
+    let mut removed = 0;
+    let mut remove = |id: &ObjectId| app.stores.objects.remove(id);
+    // Each chunk holds the metadata write lock while it removes files, so
+    // chunks stay small to let exports run in between.
+    for chunk in marked.chunks(REMOVAL_CHUNK) {
+        removed += app.stores.exports.remove_collected(chunk, &mut remove)?;
     }
-    app.stores.exports.end_collection(&marked)?;
     Ok(CollectReport {
         expired: expired.len() as u64,
-        removed: marked.len() as u64,
+        removed: removed as u64,
     })
 }

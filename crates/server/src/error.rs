@@ -112,6 +112,7 @@ impl From<ExportStoreError> for ApiError {
             ExportStoreError::Expired(_) => ApiError::new(ExportExpired, message)
                 .with_hint("run the export again; objects already uploaded are reused"),
             ExportStoreError::Store(ref source) => ApiError::internal(source),
+            ExportStoreError::Removal { .. } => ApiError::internal(&error),
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod error;
 mod export;
 pub mod failpoints;
 mod fetch;
+pub mod fsck;
 mod graph;
 mod routes;
 pub mod state;

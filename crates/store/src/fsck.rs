@@ -9,12 +9,13 @@
 //! second run tells a race from real damage.
 
 use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
 
 use ferry_core::{Object, ObjectId, ObjectKind, RefName, Snap};
 use serde::Serialize;
 
-use crate::objects::{ObjectStore, ObjectStoreError};
-use crate::refs::{RefStore, StoreError};
+use crate::objects::{FsObjectStore, ObjectStore, ObjectStoreError};
+use crate::refs::{RefStore, SqliteStore, StoreError};
 
 /// One integrity problem.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -101,6 +102,12 @@ pub enum FsckError {
     /// The ref store could not be read.
     #[error(transparent)]
     Refs(#[from] StoreError),
+    /// The directory holds no metadata database, so it is not a store.
+    #[error("{path} not found; expected the metadata database of a ferry store there")]
+    NotAStore {
+        /// The database file that is missing.
+        path: PathBuf,
+    },
 }
 
 /// The facts the object pass keeps about one stored object.
@@ -127,6 +134,27 @@ pub fn check(
     }
     report.snaps = walked.len();
     Ok(report)
+}
+
+/// Checks the local scope of a workspace whose metadata directory is
+/// `ferry_dir` (usually `.ferry`): the objects in `objects/` and the refs
+/// in `ferry.db`, both the workspace's own (namespace `""`) and what each
+/// remote was last seen to hold (namespaces `remote/NAME`).
+pub fn check_workspace(ferry_dir: &Path) -> Result<Report, FsckError> {
+    let db_path = ferry_dir.join("ferry.db");
+    if !db_path.is_file() {
+        return Err(FsckError::NotAStore { path: db_path });
+    }
+    let objects = FsObjectStore::open(ferry_dir.join("objects"))?;
+    let refs = SqliteStore::open(&db_path)?;
+    let mut namespaces = vec![String::new()];
+    for namespace in refs.namespaces()? {
+        if namespace.starts_with("remote/") {
+            namespaces.push(namespace);
+        }
+    }
+    let namespaces: Vec<&str> = namespaces.iter().map(String::as_str).collect();
+    check(&objects, &refs, &namespaces)
 }
 
 fn read_all(

@@ -215,6 +215,31 @@ fn collection_spares_live_and_reachable_objects() {
 }
 
 #[test]
+fn live_exports_lists_open_and_prepared_only() {
+    for (name, backend) in backends() {
+        let store = backend.exports;
+        store.create_scope(&scope(), 0).expect("create scope");
+        let (open, _) = store.open_export(&scope(), None, 0, LEASE).expect("open");
+        let (prepared, _) = store.open_export(&scope(), None, 1, LEASE).expect("open");
+        store
+            .set_prepared(&prepared.id, "{}", 2, LEASE)
+            .expect("prepare");
+        let (aborted, _) = store.open_export(&scope(), None, 3, LEASE).expect("open");
+        store.finish_aborted(&aborted.id, None, 4).expect("abort");
+
+        let live = store.live_exports().expect("list live exports");
+        let mut states: Vec<_> = live.iter().map(|r| (r.id, r.state)).collect();
+        states.sort_by_key(|(id, _)| *id);
+        let mut expected = vec![
+            (open.id, ExportState::Open),
+            (prepared.id, ExportState::Prepared),
+        ];
+        expected.sort_by_key(|(id, _)| *id);
+        assert_eq!(states, expected, "{name}");
+    }
+}
+
+#[test]
 fn key_reused_for_other_scope_fails() {
     for (name, backend) in backends() {
         let store = backend.exports;
@@ -232,5 +257,79 @@ fn key_reused_for_other_scope_fails() {
             panic!("{name}: unexpected error {error}");
         };
         assert_eq!(export, first.id, "{name}");
+    }
+}
+
+#[test]
+fn overlapping_collections_remove_each_object_once() {
+    for (name, backend) in backends() {
+        let store = backend.exports;
+        store.create_scope(&scope(), 0).expect("create scope");
+        let (dead, _) = store.open_export(&scope(), None, 0, LEASE).expect("open");
+        store
+            .record_objects(&dead.id, &[id(1), id(2)], 1, LEASE)
+            .expect("record");
+        store.finish_aborted(&dead.id, None, 2).expect("abort");
+
+        let first = store.begin_collection(3).expect("first collection");
+        let second = store.begin_collection(3).expect("second collection");
+        assert_eq!(first.len(), 2, "{name}");
+        assert_eq!(
+            second.len(),
+            2,
+            "{name}: marks are handed to every collection"
+        );
+
+        let mut removed_by_first = Vec::new();
+        let count = store
+            .remove_collected(&first, &mut |object| {
+                removed_by_first.push(*object);
+                Ok(())
+            })
+            .expect("first removal");
+        assert_eq!(count, 2, "{name}");
+        assert_eq!(removed_by_first.len(), 2, "{name}");
+
+        let mut removed_by_second = Vec::new();
+        let count = store
+            .remove_collected(&second, &mut |object| {
+                removed_by_second.push(*object);
+                Ok(())
+            })
+            .expect("second removal");
+        assert_eq!(count, 0, "{name}");
+        assert!(
+            removed_by_second.is_empty(),
+            "{name}: unmarked objects are kept"
+        );
+    }
+}
+
+#[test]
+fn failed_removal_keeps_the_mark() {
+    for (name, backend) in backends() {
+        let store = backend.exports;
+        store.create_scope(&scope(), 0).expect("create scope");
+        let (dead, _) = store.open_export(&scope(), None, 0, LEASE).expect("open");
+        store
+            .record_objects(&dead.id, &[id(1)], 1, LEASE)
+            .expect("record");
+        store.finish_aborted(&dead.id, None, 2).expect("abort");
+        let marked = store.begin_collection(3).expect("collection");
+
+        let error = store
+            .remove_collected(&marked, &mut |object| {
+                Err(ferry_store::ObjectStoreError::NotFound(*object))
+            })
+            .expect_err("the removal fails");
+        assert!(
+            matches!(error, ExportStoreError::Removal { .. }),
+            "{name}: {error}"
+        );
+        let (live, _) = store.open_export(&scope(), None, 4, LEASE).expect("open");
+        let collecting = store
+            .record_objects(&live.id, &[id(1)], 4, LEASE)
+            .expect("record");
+        assert_eq!(collecting, [id(1)], "{name}: the object is still marked");
     }
 }

@@ -143,3 +143,69 @@ fn wrong_blob_size_is_reported() {
         }]
     ));
 }
+
+#[test]
+fn workspace_check_covers_remote_namespaces() {
+    let dir = tempfile::TempDir::new().expect("temporary directory");
+    let ferry_dir = dir.path().join(".ferry");
+    let objects = ferry_store::FsObjectStore::open(ferry_dir.join("objects")).expect("objects");
+    let refs = ferry_store::SqliteStore::open(&ferry_dir.join("ferry.db")).expect("database");
+    let first = snap("acme/button", vec![], 1, blob_in(&objects, b"v1"));
+    let first = objects.write(&Object::Snap(first)).expect("write");
+    let second = snap("acme/button", vec![first], 2, blob_in(&objects, b"v2"));
+    let second = objects.write(&Object::Snap(second)).expect("write");
+    let name: RefName = "main:acme/button".parse().expect("valid ref");
+    let set = |namespace: &str, target| {
+        let edit = RefEdit {
+            name: name.clone(),
+            expected: None,
+            new: Some(target),
+        };
+        refs.update_refs(namespace, &[edit]).expect("update");
+    };
+    set("", first);
+    set("remote/origin", second);
+    // A namespace that is neither the workspace's nor a remote's.
+    set("scratch", second);
+
+    let report = ferry_store::fsck::check_workspace(&ferry_dir).expect("check runs");
+    assert!(report.is_clean(), "{:?}", report.problems);
+    assert_eq!(report.refs, 2);
+    assert_eq!(report.snaps, 2);
+
+    objects.remove(&first).expect("remove");
+    let report = ferry_store::fsck::check_workspace(&ferry_dir).expect("check runs");
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| matches!(p, Problem::Missing { id, .. } if *id == first)),
+        "{:?}",
+        report.problems
+    );
+}
+
+#[test]
+fn workspace_check_rejects_directory_without_database() {
+    let dir = tempfile::TempDir::new().expect("temporary directory");
+    let error = ferry_store::fsck::check_workspace(dir.path()).expect_err("not a store");
+    assert!(
+        matches!(error, ferry_store::fsck::FsckError::NotAStore { .. }),
+        "{error}"
+    );
+    assert!(!dir.path().join("ferry.db").exists(), "nothing was created");
+}
+
+fn blob_in(store: &dyn ObjectStore, data: &[u8]) -> FileEntry {
+    let id = store
+        .write(&Object::Blob(Blob {
+            data: data.to_vec(),
+        }))
+        .expect("write blob");
+    FileEntry {
+        path: "index.js".parse().expect("valid"),
+        mode: FileMode::Regular,
+        blob: id,
+        size: data.len() as u64,
+    }
+}

@@ -117,12 +117,17 @@ pub struct Verdict {
     pub unknown: usize,
     /// Committed snaps checked for reachability from their final ref.
     pub reachable_checked: usize,
+    /// Committed updates whose snap is not reachable from the final value
+    /// of their ref: lost exports.
+    pub lost: usize,
     /// Head moves checked to be fast-forwards.
     pub forward_checked: usize,
     /// Rejections whose named head was checked to have been current.
     pub rejections_checked: usize,
     /// Refs whose committed updates were checked to form one chain.
     pub chains_checked: usize,
+    /// Rejections whose code was checked against the expected ones.
+    pub codes_checked: usize,
     /// Everything that contradicts "no acknowledged export is ever lost".
     pub violations: Vec<String>,
 }
@@ -147,8 +152,8 @@ impl fmt::Display for Verdict {
         )?;
         writeln!(
             f,
-            "committed snaps reachable from final head: {} checked",
-            self.reachable_checked
+            "committed snaps reachable from final head: {} checked, {} lost",
+            self.reachable_checked, self.lost
         )?;
         writeln!(
             f,
@@ -165,6 +170,13 @@ impl fmt::Display for Verdict {
             "refs with one unbroken chain of commits: {} checked",
             self.chains_checked
         )?;
+        if self.codes_checked > 0 {
+            writeln!(
+                f,
+                "rejections with an expected code: {} checked",
+                self.codes_checked
+            )?;
+        }
         writeln!(f, "violations: {}", self.violations.len())?;
         for violation in &self.violations {
             writeln!(f, "  {violation}")?;
@@ -259,6 +271,7 @@ fn check_reachable<G: SnapGraph>(
         for update in &attempt.updates {
             verdict.reachable_checked += 1;
             let Some(&head) = final_refs.get(&update.name) else {
+                verdict.lost += 1;
                 verdict.violations.push(format!(
                     "{}: committed by client {} attempt {}, but the ref is gone",
                     update.name, attempt.client, attempt.seq
@@ -272,14 +285,17 @@ fn check_reachable<G: SnapGraph>(
             };
             match reachable {
                 Ok(true) => {}
-                Ok(false) => verdict.violations.push(format!(
-                    "{}: snap {} committed by client {} attempt {} is not reachable from {}",
-                    update.name,
-                    update.new.short(),
-                    attempt.client,
-                    attempt.seq,
-                    head.short()
-                )),
+                Ok(false) => {
+                    verdict.lost += 1;
+                    verdict.violations.push(format!(
+                        "{}: snap {} committed by client {} attempt {} is not reachable from {}",
+                        update.name,
+                        update.new.short(),
+                        attempt.client,
+                        attempt.seq,
+                        head.short()
+                    ));
+                }
                 Err(error) => verdict
                     .violations
                     .push(format!("{}: ancestry lookup failed: {error}", update.name)),
@@ -410,6 +426,61 @@ fn was_current(
         }
     }
     Ok(())
+}
+
+/// Rejection codes that a client which builds on the values it read can
+/// get from a correct server under concurrency and crashes: another export
+/// moved the head or created the tag first, the export outlived its lease
+/// while the server was down, or garbage collection was removing an object
+/// the export relied on.
+pub const EXPECTED_CODES: [&str; 4] = [
+    "diverged",
+    "tag_exists",
+    "export_expired",
+    "object_collected",
+];
+
+/// Checks that every rejection in `attempts` carries one of `expected`
+/// codes, and that a ref rejection named each ref with a value other than
+/// the one the attempt expected, since a ref that still holds the expected
+/// value gives no reason to reject.
+pub fn check_codes(attempts: &[Attempt], expected: &[&str], verdict: &mut Verdict) {
+    for attempt in attempts {
+        let Outcome::Rejected { code, refs } = &attempt.outcome else {
+            continue;
+        };
+        verdict.codes_checked += 1;
+        let label = format!("client {} attempt {}", attempt.client, attempt.seq);
+        if !expected.contains(&code.as_str()) {
+            verdict
+                .violations
+                .push(format!("{label}: rejected with unexpected code {code}"));
+            continue;
+        }
+        let names_refs = code == "diverged" || code == "tag_exists";
+        if names_refs && refs.is_empty() {
+            verdict
+                .violations
+                .push(format!("{label}: rejected as {code} without naming a ref"));
+        }
+        for named in refs {
+            let update = attempt.updates.iter().find(|u| u.name == named.name);
+            match update {
+                Some(update) if update.expected == named.actual => {
+                    verdict.violations.push(format!(
+                        "{label}: rejected as {code}, but {} held the expected {}",
+                        named.name,
+                        show(named.actual)
+                    ));
+                }
+                Some(_) => {}
+                None => verdict.violations.push(format!(
+                    "{label}: the rejection named {}, which the attempt did not update",
+                    named.name
+                )),
+            }
+        }
+    }
 }
 
 fn show(value: Option<ObjectId>) -> String {

@@ -4,7 +4,9 @@ use std::collections::HashMap;
 
 use ferry_core::ancestry::MemoryGraph;
 use ferry_core::{ObjectId, RefName};
-use ferry_torture::history::{check, Attempt, NamedRef, Outcome, Update};
+use ferry_torture::history::{
+    check, check_codes, Attempt, NamedRef, Outcome, Update, EXPECTED_CODES,
+};
 
 fn id(n: u32) -> ObjectId {
     ObjectId::digest(&n.to_le_bytes())
@@ -79,6 +81,7 @@ fn consistent_run_is_clean() {
     assert_eq!(verdict.reachable_checked, 3);
     assert_eq!(verdict.forward_checked, 2);
     assert_eq!(verdict.rejections_checked, 1);
+    assert_eq!(verdict.lost, 0);
 }
 
 #[test]
@@ -105,6 +108,7 @@ fn forked_chain_is_lost_update() {
 #[test]
 fn final_value_behind_a_commit_is_reported() {
     let verdict = check(&consistent_run(), &final_refs(2), &graph());
+    assert_eq!(verdict.lost, 1, "{verdict}");
     assert!(
         verdict
             .violations
@@ -207,4 +211,64 @@ fn attempts_round_trip_as_json_lines() {
         let back: Attempt = serde_json::from_str(&line).expect("parses");
         assert_eq!(back, attempt);
     }
+}
+
+#[test]
+fn expected_codes_pass() {
+    let mut verdict = check(&consistent_run(), &final_refs(3), &graph());
+    check_codes(&consistent_run(), &EXPECTED_CODES, &mut verdict);
+    assert!(verdict.is_clean(), "{verdict}");
+    assert_eq!(verdict.codes_checked, 1);
+}
+
+#[test]
+fn unexpected_code_is_reported() {
+    let mut run = consistent_run();
+    run[2].outcome = Outcome::Rejected {
+        code: "incomplete_closure".into(),
+        refs: vec![],
+    };
+    let mut verdict = check(&run, &final_refs(3), &graph());
+    check_codes(&run, &EXPECTED_CODES, &mut verdict);
+    assert!(
+        verdict
+            .violations
+            .iter()
+            .any(|v| v.contains("unexpected code incomplete_closure")),
+        "{verdict}"
+    );
+}
+
+#[test]
+fn rejection_naming_expected_value_is_reported() {
+    let mut run = consistent_run();
+    // Attempt 3 expected value 1; a rejection naming 1 had no reason.
+    run[2].outcome = rejected_naming(1);
+    let mut verdict = check(&run, &final_refs(3), &graph());
+    check_codes(&run, &EXPECTED_CODES, &mut verdict);
+    assert!(
+        verdict
+            .violations
+            .iter()
+            .any(|v| v.contains("held the expected")),
+        "{verdict}"
+    );
+}
+
+#[test]
+fn diverged_without_refs_is_reported() {
+    let mut run = consistent_run();
+    run[2].outcome = Outcome::Rejected {
+        code: "diverged".into(),
+        refs: vec![],
+    };
+    let mut verdict = check(&run, &final_refs(3), &graph());
+    check_codes(&run, &EXPECTED_CODES, &mut verdict);
+    assert!(
+        verdict
+            .violations
+            .iter()
+            .any(|v| v.contains("without naming a ref")),
+        "{verdict}"
+    );
 }

@@ -11,7 +11,8 @@ use std::io;
 use std::path::PathBuf;
 
 use ferry_core::object::DecodeError;
-use ferry_core::{ComponentId, LaneId, NameError, ObjectId, PathError, RefName};
+use ferry_core::protocol::{ExportId, Rejection};
+use ferry_core::{ComponentId, LaneId, NameError, ObjectId, PathError, RefName, ScopeName};
 use ferry_store::{ObjectStoreError, RefUpdateError, StoreError};
 
 use crate::scan::ScanError;
@@ -223,6 +224,107 @@ pub enum Error {
     /// No author is configured and `$USER` is not set.
     #[error("no author configured: FERRY_AUTHOR, user.name and $USER are all unset")]
     NoAuthor,
+    /// A command needs a remote and none is configured.
+    #[error("no remote configured")]
+    NoRemote,
+    /// Several remotes exist, none is named `origin`, and none was chosen.
+    #[error("several remotes are configured ({}) and none is named origin", .names.join(", "))]
+    AmbiguousRemote {
+        /// Every configured remote.
+        names: Vec<String>,
+    },
+    /// The server of a remote did not answer.
+    #[error("cannot reach remote {remote} at {url}: {cause}")]
+    RemoteUnreachable {
+        /// The remote's name, or its URL when it was given as one.
+        remote: String,
+        /// Its URL.
+        url: String,
+        /// The innermost cause, such as "Connection refused".
+        cause: String,
+    },
+    /// The remote does not host the scope.
+    #[error("scope {scope} does not exist on remote {remote}")]
+    UnknownRemoteScope {
+        /// The scope.
+        scope: ScopeName,
+        /// The remote's name or URL.
+        remote: String,
+    },
+    /// `ferry scope create` of a scope the remote hosts already.
+    #[error("scope {scope} already exists on remote {remote}")]
+    RemoteScopeExists {
+        /// The scope.
+        scope: ScopeName,
+        /// The remote's name or URL.
+        remote: String,
+    },
+    /// The remote rejected a request for a reason the user can act on.
+    #[error("remote {remote} rejected the request: {}", .rejection.message)]
+    RemoteRejected {
+        /// The remote's name or URL.
+        remote: String,
+        /// The server's rejection, with its code and hint.
+        rejection: Rejection,
+    },
+    /// The remote failed or sent an invalid response.
+    #[error("remote {remote} failed")]
+    RemoteFailed {
+        /// The remote's name or URL.
+        remote: String,
+        /// The cause.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// Components of one export or import belong to different scopes.
+    #[error("the components belong to several scopes: {}", join_scopes(.scopes))]
+    MixedScopes {
+        /// Each scope with the components selected from it.
+        scopes: Vec<(ScopeName, Vec<ComponentId>)>,
+    },
+    /// `--lane` was given while the workspace is on main.
+    #[error("the workspace is on main, not on a lane")]
+    NotOnLane,
+    /// An export stopped after the server opened it; its journal remains.
+    #[error("export {export_id} to remote {remote} was interrupted: {cause}")]
+    ExportInterrupted {
+        /// The export id the server minted.
+        export_id: ExportId,
+        /// The remote's name.
+        remote: String,
+        /// What stopped it.
+        cause: String,
+    },
+    /// Another `ferry export` in this workspace started at the same time.
+    #[error("another ferry export started in this workspace while this one prepared")]
+    ExportRunning,
+    /// `ferry export --resume` without an interrupted export.
+    #[error("there is no interrupted export to resume")]
+    NothingToResume,
+    /// `ferry import` of a component or lane the remote does not have.
+    #[error("remote {remote} has no {what} in scope {scope}")]
+    NotOnRemote {
+        /// The component or lane, described, such as "component acme/button".
+        what: String,
+        /// The scope searched.
+        scope: ScopeName,
+        /// The remote's name.
+        remote: String,
+    },
+    /// `--path` was given for several new components.
+    #[error("--path applies to one new component, but {count} are new")]
+    PathWithSeveralComponents {
+        /// How many imported components are new to the workspace.
+        count: usize,
+    },
+    /// The directory to check out an imported component into is in use.
+    #[error("cannot check out {component} into {}: it exists and is not an empty directory", .path.display())]
+    CheckoutTargetExists {
+        /// The component.
+        component: ComponentId,
+        /// The directory.
+        path: PathBuf,
+    },
 
     /// The object store failed.
     #[error(transparent)]
@@ -267,6 +369,7 @@ impl Error {
                 | Error::BadObject { .. }
                 | Error::Io { .. }
                 | Error::InvalidState(_)
+                | Error::RemoteFailed { .. }
         )
     }
 
@@ -305,6 +408,14 @@ impl From<ScanError> for Error {
 fn join<T: std::fmt::Display>(items: &[T]) -> String {
     let shown: Vec<String> = items.iter().map(ToString::to_string).collect();
     shown.join(", ")
+}
+
+fn join_scopes(scopes: &[(ScopeName, Vec<ComponentId>)]) -> String {
+    let shown: Vec<String> = scopes
+        .iter()
+        .map(|(scope, components)| format!("{scope} ({})", join(components)))
+        .collect();
+    shown.join("; ")
 }
 
 fn join_short(ids: &[ObjectId]) -> String {

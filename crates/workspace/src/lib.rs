@@ -8,9 +8,14 @@
 //! method and renders the result, which is why every report type here is
 //! serialisable.
 //!
+//! [`sync`] exchanges snaps with remote scope servers through the blocking
+//! `ferry_client` workflows: export, import, fetch and scope creation.
+//!
 //! Every command that changes refs writes its objects first, flushes the
 //! object store, and then applies all ref and table changes in one SQLite
 //! transaction, so a failing or killed command leaves no half-made state.
+//! `ferry import` is the exception: it checks out directories after its
+//! ref changes, as [`sync::import`] describes.
 
 pub mod add;
 pub mod author;
@@ -28,6 +33,7 @@ pub mod scan;
 pub mod snap;
 pub mod stat_cache;
 pub mod status;
+pub mod sync;
 pub mod tag;
 pub mod version;
 pub mod workspace;

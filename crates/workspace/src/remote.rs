@@ -21,6 +21,24 @@ pub struct Remote {
     pub url: String,
 }
 
+impl Remote {
+    /// Returns a remote addressed by `url` alone and named after it, for
+    /// commands that accept a URL in place of a remote name.
+    pub fn at_url(url: &str) -> Result<Remote> {
+        let url = validate_remote_url(url)?;
+        Ok(Remote {
+            name: url.clone(),
+            url,
+        })
+    }
+}
+
+/// Reports whether `text` is meant as a URL rather than a remote name.
+/// Remote names cannot contain `:`, so the two never overlap.
+pub fn is_url(text: &str) -> bool {
+    text.contains("://")
+}
+
 /// Checks a remote name: 1 to 64 characters of `a-z`, `0-9`, `-` and `_`,
 /// starting with a letter or digit. The name becomes part of a ref
 /// namespace, so nothing else is allowed.

@@ -4,10 +4,15 @@
 pub mod add;
 pub mod checkout;
 pub mod config;
+pub mod export;
+pub mod fetch;
+pub mod import;
 pub mod init;
 pub mod lane;
 pub mod log;
 pub mod remote;
+pub mod scope;
+pub mod serve;
 pub mod snap;
 pub mod status;
 pub mod tag;
@@ -62,5 +67,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Checkout(args) => checkout::run(&context, args),
         Command::Remote(args) => remote::run(&context, args),
         Command::Config(args) => config::run(&context, args),
+        Command::Serve(args) => serve::run(&context, args),
+        Command::Scope(args) => scope::run(&context, args),
+        Command::Export(args) => export::run(&context, args),
+        Command::Import(args) => import::run(&context, args),
+        Command::Fetch(args) => fetch::run(&context, args),
     }
 }

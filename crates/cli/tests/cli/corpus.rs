@@ -13,16 +13,16 @@ use flate2::read::GzDecoder;
 use crate::support::{snapped_components, snapped_id, Sandbox};
 
 /// Contents and executable bit of every file below a directory, by path.
-type Tree = BTreeMap<String, (Vec<u8>, bool)>;
+pub type Tree = BTreeMap<String, (Vec<u8>, bool)>;
 
-fn corpus_dir() -> PathBuf {
+pub fn corpus_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("FERRY_CORPUS") {
         return PathBuf::from(dir);
     }
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus")
 }
 
-fn unpack(tarball: &str, into: &Path) {
+pub fn unpack(tarball: &str, into: &Path) {
     let path = corpus_dir().join(tarball);
     let file = fs::File::open(&path).unwrap_or_else(|error| {
         panic!(
@@ -35,7 +35,7 @@ fn unpack(tarball: &str, into: &Path) {
         .expect("unpack tarball");
 }
 
-fn read_tree(dir: &Path) -> Tree {
+pub fn read_tree(dir: &Path) -> Tree {
     let mut tree = Tree::new();
     if !dir.exists() {
         return tree;
@@ -73,7 +73,7 @@ fn is_executable(_path: &Path) -> bool {
 
 /// Returns the top-level folders of `package` whose name starts with an
 /// upper-case letter.
-fn component_dirs(package: &Path) -> Vec<String> {
+pub fn component_dirs(package: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(package)
         .expect("read package")
         .map(|entry| entry.expect("entry"))
@@ -85,7 +85,7 @@ fn component_dirs(package: &Path) -> Vec<String> {
     names
 }
 
-fn assert_trees_equal(version: &str, name: &str, actual: &Tree, expected: &Tree) {
+pub fn assert_trees_equal(version: &str, name: &str, actual: &Tree, expected: &Tree) {
     let actual_paths: BTreeSet<&String> = actual.keys().collect();
     let expected_paths: BTreeSet<&String> = expected.keys().collect();
     assert_eq!(

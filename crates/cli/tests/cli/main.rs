@@ -6,10 +6,17 @@ mod add;
 mod checkout;
 mod config;
 mod corpus;
+mod corpus_remote;
+#[cfg(feature = "failpoints")]
+mod crash;
+mod export;
+mod import;
 mod init;
 mod lane;
 mod log;
 mod remote;
+mod resume;
+mod server;
 mod snap;
 mod status;
 mod support;

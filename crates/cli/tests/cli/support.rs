@@ -86,6 +86,31 @@ impl Sandbox {
         stderr
     }
 
+    /// Creates a sandbox with a workspace whose default scope is `acme`
+    /// and whose remote `origin` is `url`.
+    pub fn with_remote(url: &str) -> Self {
+        let sandbox = Self::workspace();
+        sandbox.ok(&["remote", "add", "origin", url]);
+        sandbox
+    }
+
+    /// Runs ferry with `args` and returns its output, whatever the status.
+    pub fn run(&self, args: &[&str]) -> std::process::Output {
+        self.ferry().args(args).output().expect("run ferry")
+    }
+
+    /// Runs ferry with `args` and `--json`, asserts exit status 1, and
+    /// returns the JSON report on stdout and the error on stderr.
+    pub fn json_failure(&self, args: &[&str]) -> (Value, String) {
+        let mut all: Vec<&str> = args.to_vec();
+        all.push("--json");
+        let output = self.run(&all);
+        let stderr = String::from_utf8(output.stderr).expect("stderr is UTF-8");
+        assert_eq!(output.status.code(), Some(1), "ferry {args:?}: {stderr}");
+        let report = serde_json::from_slice(&output.stdout).expect("stdout is JSON");
+        (report, stderr)
+    }
+
     /// Writes `content` to `relative`, creating parent directories.
     pub fn write(&self, relative: &str, content: &str) {
         let path = self.join(relative);

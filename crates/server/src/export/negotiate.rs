@@ -2,15 +2,22 @@
 //! lacks.
 //!
 //! The offered ids are recorded for the export before the store is
-//! consulted, so garbage collection, which never removes an object a live
+//! consulted, so garbage collection, which never marks an object a live
 //! export recorded, cannot remove an object after it was reported present.
-//! An object collection has already marked is reported missing, so the
-//! client uploads it again.
+//!
+//! An offered object that a collection has already marked is rejected with
+//! `object_collected`. Reporting it missing instead would not help: the
+//! upload finds the file still present and skips it, and the collection
+//! then removes it, so prepare would reject the export's closure as
+//! incomplete although the client uploaded everything. Once the collection
+//! has finished, the object is unmarked and absent, and a rerun of the
+//! export uploads it anew.
 
 use std::collections::HashSet;
 
 use ferry_core::protocol::{ExportId, NegotiateRequest, NegotiateResponse};
 
+use super::prepare::collected;
 use super::{check_item_count, load_live};
 use crate::error::ApiError;
 use crate::state::{now_ms, AppState};
@@ -23,12 +30,13 @@ pub fn negotiate(
 ) -> Result<NegotiateResponse, ApiError> {
     check_item_count(app, "object ids", request.offered.len())?;
     load_live(app, id)?;
-    let collecting: HashSet<_> = app
-        .stores
-        .exports
-        .record_objects(id, &request.offered, now_ms(), app.lease_ms())?
-        .into_iter()
-        .collect();
+    let collecting =
+        app.stores
+            .exports
+            .record_objects(id, &request.offered, now_ms(), app.lease_ms())?;
+    if let Some(object) = collecting.first() {
+        return Err(collected(*object));
+    }
 
     let mut missing = Vec::new();
     let mut seen = HashSet::new();
@@ -36,7 +44,7 @@ pub fn negotiate(
         if !seen.insert(*object) {
             continue;
         }
-        if collecting.contains(object) || !app.stores.objects.contains(object)? {
+        if !app.stores.objects.contains(object)? {
             missing.push(*object);
         }
     }

@@ -26,13 +26,17 @@ use crate::state::{now_ms, AppState};
 
 /// Reads a pack from `body` into the object store for export `id`.
 pub fn upload(app: &AppState, id: &ExportId, body: impl Read) -> Result<UploadResponse, ApiError> {
-    load_live(app, id)?;
     let offered: HashSet<_> = app
         .stores
         .exports
         .recorded_objects(id)?
         .into_iter()
         .collect();
+    // Checked after reading the records: collection forgets the records of
+    // an export that expired more than the grace window ago, and such an
+    // export must be rejected as ended, not have every object rejected as
+    // never offered.
+    load_live(app, id)?;
     let limits = app.config.limits.pack();
     let mut pack = PackReader::new(body, limits)?;
     let mut spool = tempfile::tempfile_in(&app.config.data_dir).map_err(spool_error)?;

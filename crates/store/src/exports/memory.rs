@@ -11,6 +11,7 @@ use ferry_core::protocol::{ExportId, ExportState, IdempotencyKey};
 use ferry_core::{ObjectId, ScopeName};
 
 use super::{invalid_state, CommitAttempt, ExportRecord, ExportStore, ExportStoreError, Millis};
+use crate::objects::ObjectStoreError;
 use crate::refs::{MemoryRefStore, RefEdit, RefStore, RefUpdateError};
 
 #[derive(Default)]
@@ -248,6 +249,18 @@ impl ExportStore for MemoryExportStore {
         Ok(record.clone())
     }
 
+    fn live_exports(&self) -> Result<Vec<ExportRecord>, ExportStoreError> {
+        let state = self.state();
+        let mut live: Vec<ExportRecord> = state
+            .exports
+            .values()
+            .filter(|record| record.state.is_live())
+            .cloned()
+            .collect();
+        live.sort_by_key(|record| record.id);
+        Ok(live)
+    }
+
     fn expire(&self, now: Millis) -> Result<Vec<ExportId>, ExportStoreError> {
         let mut state = self.state();
         let mut expired = Vec::new();
@@ -297,5 +310,28 @@ impl ExportStore for MemoryExportStore {
             state.collecting.remove(object);
         }
         Ok(())
+    }
+
+    fn remove_collected(
+        &self,
+        objects: &[ObjectId],
+        remove: &mut dyn FnMut(&ObjectId) -> Result<(), ObjectStoreError>,
+    ) -> Result<usize, ExportStoreError> {
+        // The state lock is held throughout, so no negotiation runs between
+        // checking a mark and clearing it.
+        let mut state = self.state();
+        let mut removed = 0;
+        for object in objects {
+            if !state.collecting.contains(object) {
+                continue;
+            }
+            remove(object).map_err(|source| ExportStoreError::Removal {
+                id: *object,
+                source: Box::new(source),
+            })?;
+            state.collecting.remove(object);
+            removed += 1;
+        }
+        Ok(removed)
     }
 }

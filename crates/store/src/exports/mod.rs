@@ -31,6 +31,7 @@ use ferry_core::{ObjectId, RefName, ScopeName};
 pub use memory::MemoryExportStore;
 pub use sqlite::SqliteExportStore;
 
+use crate::objects::ObjectStoreError;
 use crate::refs::{RefEdit, StoreError};
 
 /// Times are milliseconds since the Unix epoch.
@@ -104,6 +105,16 @@ pub enum ExportStoreError {
     /// The underlying store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Removing an object during a collection failed; its mark stays, so
+    /// the next collection retries it.
+    #[error("cannot remove collected object {id}")]
+    Removal {
+        /// The object.
+        id: ObjectId,
+        /// The cause, boxed to keep the error small.
+        #[source]
+        source: Box<ObjectStoreError>,
+    },
 }
 
 /// The result of [`ExportStore::commit`].
@@ -152,6 +163,11 @@ pub trait ExportStore: Send + Sync {
 
     /// Returns the export `id`, if it exists.
     fn get_export(&self, id: &ExportId) -> Result<Option<ExportRecord>, ExportStoreError>;
+
+    /// Returns every open or prepared export, sorted by id, which is the
+    /// order they were opened in. Integrity checks use it to find exports
+    /// left live past their lease.
+    fn live_exports(&self) -> Result<Vec<ExportRecord>, ExportStoreError>;
 
     /// Records that the open or prepared export `id` relies on `objects`,
     /// renews its lease, and returns the subset of `objects` that garbage
@@ -215,6 +231,24 @@ pub trait ExportStore: Send + Sync {
 
     /// Clears the collection mark of `objects` once they are removed.
     fn end_collection(&self, objects: &[ObjectId]) -> Result<(), ExportStoreError>;
+
+    /// In one transaction: for each of `objects` that is still marked as
+    /// being collected, calls `remove` and clears the mark, and returns how
+    /// many objects were removed. An object that another collection has
+    /// already removed and unmarked is skipped.
+    ///
+    /// Overlapping collections (two server instances, or an admin request
+    /// beside the background sweep) receive the same marks. Checking the
+    /// mark and removing the object inside the transaction that clears it
+    /// means a negotiation, which needs the same write lock, sees the
+    /// object either still marked, and rejects the offer, or already gone
+    /// and unmarked, so an object uploaded anew afterwards is never removed
+    /// by the slower collection.
+    fn remove_collected(
+        &self,
+        objects: &[ObjectId],
+        remove: &mut dyn FnMut(&ObjectId) -> Result<(), ObjectStoreError>,
+    ) -> Result<usize, ExportStoreError>;
 }
 
 fn invalid_state(id: &ExportId, state: ExportState, required: &'static str) -> ExportStoreError {

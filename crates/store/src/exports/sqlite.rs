@@ -15,6 +15,7 @@ use ferry_core::{ObjectId, ScopeName};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 use super::{invalid_state, CommitAttempt, ExportRecord, ExportStore, ExportStoreError, Millis};
+use crate::objects::ObjectStoreError;
 use crate::refs::sqlite::update_refs_in;
 use crate::refs::{RefEdit, RefUpdateError, SqliteStore, StoreError};
 
@@ -368,6 +369,22 @@ impl ExportStore for SqliteExportStore {
         self.db.with_connection(|connection| load(connection, id))
     }
 
+    fn live_exports(&self) -> Result<Vec<ExportRecord>, ExportStoreError> {
+        self.db.with_connection(|connection| {
+            let query = format!(
+                "SELECT {RECORD_COLUMNS} FROM exports
+                 WHERE state IN ('open', 'prepared') ORDER BY id"
+            );
+            let mut statement = sql(connection.prepare(&query))?;
+            let rows = sql(statement.query_map([], read_record))?;
+            let mut records = Vec::new();
+            for row in rows {
+                records.push(parse_record(sql(row)?)?);
+            }
+            Ok(records)
+        })
+    }
+
     fn record_objects(
         &self,
         id: &ExportId,
@@ -512,6 +529,32 @@ impl ExportStore for SqliteExportStore {
                 sql(delete.execute(params![object.as_bytes().as_slice()]))?;
             }
             Ok(())
+        })
+    }
+
+    fn remove_collected(
+        &self,
+        objects: &[ObjectId],
+        remove: &mut dyn FnMut(&ObjectId) -> Result<(), ObjectStoreError>,
+    ) -> Result<usize, ExportStoreError> {
+        self.db.with_transaction(|tx| {
+            let mut check =
+                sql(tx.prepare_cached("SELECT 1 FROM collecting WHERE object_id = ?1"))?;
+            let mut delete = sql(tx.prepare_cached("DELETE FROM collecting WHERE object_id = ?1"))?;
+            let mut removed = 0;
+            for object in objects {
+                let bytes = object.as_bytes().as_slice();
+                if !sql(check.exists(params![bytes]))? {
+                    continue;
+                }
+                remove(object).map_err(|source| ExportStoreError::Removal {
+                    id: *object,
+                    source: Box::new(source),
+                })?;
+                sql(delete.execute(params![bytes]))?;
+                removed += 1;
+            }
+            Ok(removed)
         })
     }
 }

@@ -91,6 +91,19 @@ impl SqliteStore {
         Ok(result)
     }
 
+    /// Returns every namespace that contains at least one ref, sorted.
+    pub fn namespaces(&self) -> Result<Vec<String>, StoreError> {
+        let connection = self.lock();
+        let mut statement =
+            connection.prepare_cached("SELECT DISTINCT namespace FROM refs ORDER BY namespace")?;
+        let rows = statement.query_map([], |row| row.get::<_, String>(0))?;
+        let mut namespaces = Vec::new();
+        for row in rows {
+            namespaces.push(row?);
+        }
+        Ok(namespaces)
+    }
+
     /// Runs `body` with the connection for reads outside a write transaction.
     pub fn with_connection<R, E>(
         &self,

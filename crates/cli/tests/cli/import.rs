@@ -1,0 +1,121 @@
+//! `ferry import` against a real `ferry serve` on a loopback port.
+
+use crate::server::Serve;
+use crate::support::Sandbox;
+
+/// Returns a workspace that exported `acme/button` and `acme/forms/input`
+/// to a scope `acme` on `serve`.
+fn exported(serve: &Serve) -> Sandbox {
+    let sandbox = Sandbox::with_remote(serve.url());
+    sandbox.ok(&["scope", "create", "acme"]);
+    sandbox.write("ui/button/index.js", "button v1\n");
+    sandbox.write("ui/button/styles/base.css", "a {}\n");
+    sandbox.write("ui/input/index.js", "input v1\n");
+    sandbox.ok(&["add", "ui/button"]);
+    sandbox.ok(&["add", "ui/input", "--name", "forms/input"]);
+    sandbox.ok(&["snap", "-m", "first"]);
+    sandbox.ok(&["tag", "button", "1.0.0"]);
+    sandbox.ok(&["export"]);
+    sandbox
+}
+
+#[test]
+fn import_checks_out_new_components() {
+    let serve = Serve::start();
+    let _first = exported(&serve);
+    let second = Sandbox::with_remote(serve.url());
+
+    let report = second.json(&["import", "button", "acme/forms/input"]);
+    assert_eq!(report["checkouts"].as_array().map(Vec::len), Some(2));
+    assert_eq!(second.read("button/index.js"), "button v1\n");
+    assert_eq!(second.read("button/styles/base.css"), "a {}\n");
+    assert_eq!(second.read("forms/input/index.js"), "input v1\n");
+    let names: Vec<&str> = report["refs"]
+        .as_array()
+        .expect("refs")
+        .iter()
+        .map(|r| r["name"].as_str().expect("name"))
+        .collect();
+    assert!(names.contains(&"tag:acme/button:1.0.0"), "{names:?}");
+
+    let log = second.ok(&["log", "button"]);
+    assert!(log.contains("1.0.0"), "{log}");
+    let status = second.json(&["status"]);
+    for component in status["components"].as_array().expect("components") {
+        assert_eq!(component["remotes"][0]["sync"]["state"], "up_to_date");
+    }
+}
+
+#[test]
+fn import_path_places_one_component() {
+    let serve = Serve::start();
+    let _first = exported(&serve);
+    let second = Sandbox::with_remote(serve.url());
+
+    let stderr = second.user_error(&["import", "button", "acme/forms/input", "--path", "x"]);
+    assert!(
+        stderr.contains("--path applies to one new component"),
+        "{stderr}"
+    );
+    assert!(!second.join("x").exists());
+
+    let sandbox_name = second.path().file_name().expect("tempdir has a name");
+    let outside = format!("../{}-outside", sandbox_name.to_string_lossy());
+    let stderr = second.user_error(&["import", "button", "--path", &outside]);
+    assert!(
+        stderr.contains("is not a directory below the workspace root"),
+        "{stderr}"
+    );
+    assert!(!second.path().join(&outside).exists());
+
+    second.ok(&["import", "button", "--path", "vendor/btn"]);
+    assert_eq!(second.read("vendor/btn/index.js"), "button v1\n");
+
+    second.write("taken/file", "mine");
+    let stderr = second.user_error(&["import", "acme/forms/input", "--path", "taken"]);
+    assert!(
+        stderr.contains("it exists and is not an empty directory"),
+        "{stderr}"
+    );
+    assert_eq!(second.read("taken/file"), "mine");
+}
+
+#[test]
+fn import_of_unknown_component_changes_nothing() {
+    let serve = Serve::start();
+    let _first = exported(&serve);
+    let second = Sandbox::with_remote(serve.url());
+
+    let stderr = second.user_error(&["import", "button", "acme/nope"]);
+    assert!(
+        stderr.contains("remote origin has no component acme/nope in scope acme"),
+        "{stderr}"
+    );
+    assert!(!second.join("button").exists());
+    let status = second.json(&["status"]);
+    assert_eq!(status["components"], serde_json::json!([]));
+
+    let stderr = second.user_error(&["import", "other/button"]);
+    assert!(stderr.contains("scope other does not exist"), "{stderr}");
+}
+
+#[test]
+fn import_updates_clean_directories_only() {
+    let serve = Serve::start();
+    let first = exported(&serve);
+    let second = Sandbox::with_remote(serve.url());
+    second.ok(&["import", "button", "acme/forms/input"]);
+
+    first.write("ui/button/index.js", "button v2\n");
+    first.write("ui/input/index.js", "input v2\n");
+    first.ok(&["snap", "-m", "second"]);
+    first.ok(&["export"]);
+
+    second.write("forms/input/index.js", "local edit\n");
+    let report = second.json(&["import", "button", "forms/input"]);
+    assert_eq!(second.read("button/index.js"), "button v2\n");
+    assert_eq!(second.read("forms/input/index.js"), "local edit\n");
+    assert_eq!(report["kept"], serde_json::json!(["acme/forms/input"]));
+    assert_eq!(report["checkouts"][0]["component"], "acme/button");
+    assert_eq!(report["checkouts"][0]["new"], false);
+}

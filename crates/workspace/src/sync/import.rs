@@ -1,0 +1,374 @@
+//! `ferry import`: bringing components or a lane from a remote into the
+//! workspace.
+//!
+//! The objects arrive and are made durable before any ref changes. Local
+//! refs are then created or fast-forwarded, never moved backwards: a local
+//! head with snaps the remote lacks stays as it is and is reported as
+//! diverged. Components new to the workspace are tracked and checked out
+//! into a fresh directory. A tracked component whose directory was clean
+//! at the old head is checked out at the new one. A directory with
+//! unsnapped changes is left alone and reported.
+//!
+//! Checkouts follow the ref changes, so a failed checkout leaves the refs
+//! imported; running the import again repeats only the checkout.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use ferry_client::{FetchRequest, ImportStatus, Progress, RefSelection};
+use ferry_core::protocol::RefList;
+use ferry_core::{ComponentId, FilePath, LaneId, ObjectId, RefName, ScopeName};
+use serde::Serialize;
+
+use super::{connect, scope_error};
+use crate::error::{Error, Result};
+use crate::remote::Remote;
+use crate::resolve::{match_id, Match};
+use crate::workspace::Workspace;
+
+/// Options of an import: the components or lane, the remote, and the
+/// directory for a new component.
+#[derive(Clone, Debug, Default)]
+pub struct ImportOptions {
+    /// Components as typed: a tracked component, a full `scope/name` id,
+    /// or a name in the default scope.
+    pub components: Vec<String>,
+    /// A lane whose heads to import, instead of components.
+    pub lane: Option<String>,
+    /// The remote's name; `None` chooses the only remote or `origin`.
+    pub remote: Option<String>,
+    /// The directory for a single new component, in place of its name
+    /// under the workspace root.
+    pub path: Option<PathBuf>,
+}
+
+/// The result of `ferry import`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ImportOutcome {
+    /// The remote's name.
+    pub remote: String,
+    /// The scope imported from.
+    pub scope: ScopeName,
+    /// Objects received from the server.
+    pub objects_received: u64,
+    /// Objects the workspace did not hold before.
+    pub objects_written: u64,
+    /// Each imported ref and what happened to its local value.
+    pub refs: Vec<ImportedRef>,
+    /// Component directories written.
+    pub checkouts: Vec<ImportCheckout>,
+    /// Tracked components whose head moved but whose directory was kept
+    /// because it has unsnapped changes.
+    pub kept: Vec<ComponentId>,
+}
+
+/// One imported ref.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ImportedRef {
+    /// The ref.
+    pub name: RefName,
+    /// The remote's value.
+    pub id: ObjectId,
+    /// The effect on the local ref.
+    pub status: ImportStatus,
+}
+
+/// A component directory written by an import.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ImportCheckout {
+    /// The component.
+    pub component: ComponentId,
+    /// Its directory relative to the workspace root.
+    pub dir: FilePath,
+    /// The snap now in the directory.
+    pub snap: ObjectId,
+    /// Whether the component was new to the workspace.
+    pub new: bool,
+    /// Files written.
+    pub written: usize,
+}
+
+/// A component new to the workspace and the directory it goes to.
+struct NewComponent {
+    id: ComponentId,
+    dir: PathBuf,
+}
+
+impl Workspace {
+    /// Imports the refs `options` select from a remote, then checks out
+    /// new components and clean components whose head moved.
+    pub fn import(
+        &self,
+        options: &ImportOptions,
+        progress: &dyn Progress,
+    ) -> Result<ImportOutcome> {
+        let remote = self.select_remote(options.remote.as_deref())?;
+        let (scope, selection) = self.import_selection(options)?;
+        let client = connect(&remote)?;
+        let listed = client
+            .list_refs(&scope)
+            .map_err(|error| scope_error(&remote, &scope, error))?;
+        let heads = selected_heads(&listed, &selection, &remote, &scope)?;
+        let new = self.plan_new_components(&heads, options.path.as_deref())?;
+
+        let before: HashMap<RefName, ObjectId> = self.list_refs()?.into_iter().collect();
+        let request = FetchRequest {
+            remote_name: remote.name.clone(),
+            scope: scope.clone(),
+            selection,
+        };
+        let report = ferry_client::import(
+            self.object_store(),
+            self.ref_store(),
+            &client,
+            &request,
+            progress,
+        )
+        .map_err(|error| super::fetch::fetch_error(&remote, &scope, error))?;
+
+        let mut checkouts = Vec::new();
+        for component in &new {
+            let head = heads[&component.id];
+            checkouts.push(self.check_out_new(component, head)?);
+        }
+        let (updated, kept) = self.update_moved(&report.refs, &before)?;
+        checkouts.extend(updated);
+        let refs = report
+            .refs
+            .iter()
+            .zip(&report.fetch.refs)
+            .map(|((name, status), value)| ImportedRef {
+                name: name.clone(),
+                id: value.id,
+                status: *status,
+            })
+            .collect();
+        Ok(ImportOutcome {
+            remote: remote.name,
+            scope,
+            objects_received: report.fetch.objects_received,
+            objects_written: report.fetch.objects_written,
+            refs,
+            checkouts,
+            kept,
+        })
+    }
+
+    /// Resolves the typed components or lane into a scope and a selection.
+    fn import_selection(&self, options: &ImportOptions) -> Result<(ScopeName, RefSelection)> {
+        if let Some(text) = &options.lane {
+            let lane = self.resolve_remote_lane(text)?;
+            return Ok((lane.scope(), RefSelection::Lane(lane)));
+        }
+        let components = options
+            .components
+            .iter()
+            .map(|text| self.resolve_remote_component(text))
+            .collect::<Result<Vec<_>>>()?;
+        let names: Vec<RefName> = components.iter().cloned().map(RefName::Main).collect();
+        let scope = super::single_scope(names.iter())?;
+        Ok((scope, RefSelection::Components(components)))
+    }
+
+    /// Resolves `text` to a component that may not be tracked yet: a
+    /// tracked component first, then a full id, then a name in the default
+    /// scope.
+    fn resolve_remote_component(&self, text: &str) -> Result<ComponentId> {
+        let tracked: Vec<ComponentId> = self.components()?.into_iter().map(|c| c.id).collect();
+        let default_scope = self.default_scope()?;
+        if let Match::One(id) = match_id(&tracked, default_scope.as_ref(), text) {
+            return Ok(id);
+        }
+        if let Ok(id) = text.parse() {
+            return Ok(id);
+        }
+        let scope = default_scope.ok_or(Error::NoScope)?;
+        Ok(ComponentId::new(&scope, text)?)
+    }
+
+    /// Resolves `text` to a lane the same way as a component.
+    fn resolve_remote_lane(&self, text: &str) -> Result<LaneId> {
+        let known = self.known_lanes()?;
+        let default_scope = self.default_scope()?;
+        if let Match::One(id) = match_id(&known, default_scope.as_ref(), text) {
+            return Ok(id);
+        }
+        if let Ok(id) = text.parse() {
+            return Ok(id);
+        }
+        let scope = default_scope.ok_or(Error::NoScope)?;
+        Ok(LaneId::new(&scope, text)?)
+    }
+
+    /// Lists the selected components that the workspace does not track,
+    /// with their directories, after checking that each directory is free.
+    fn plan_new_components(
+        &self,
+        heads: &HashMap<ComponentId, ObjectId>,
+        path: Option<&Path>,
+    ) -> Result<Vec<NewComponent>> {
+        let tracked: Vec<ComponentId> = self.components()?.into_iter().map(|c| c.id).collect();
+        let mut ids: Vec<&ComponentId> = heads.keys().filter(|id| !tracked.contains(id)).collect();
+        ids.sort();
+        if path.is_some() && ids.len() > 1 {
+            return Err(Error::PathWithSeveralComponents { count: ids.len() });
+        }
+        let mut new = Vec::with_capacity(ids.len());
+        for id in ids {
+            let dir = match path {
+                Some(path) => self.dir_below_root(path)?,
+                None => FilePath::from_native(Path::new(id.name()))?.under(self.root()),
+            };
+            if !is_free(&dir) {
+                return Err(Error::CheckoutTargetExists {
+                    component: id.clone(),
+                    path: dir,
+                });
+            }
+            new.push(NewComponent {
+                id: id.clone(),
+                dir,
+            });
+        }
+        Ok(new)
+    }
+
+    /// Returns `path` if it lies strictly below the workspace root, without
+    /// `..` segments, so no directory is created elsewhere.
+    fn dir_below_root(&self, path: &Path) -> Result<PathBuf> {
+        let below = path
+            .strip_prefix(self.root())
+            .ok()
+            .and_then(|relative| FilePath::from_native(relative).ok());
+        match below {
+            Some(relative) => Ok(relative.under(self.root())),
+            None => Err(Error::NotAComponentDirectory {
+                path: path.to_path_buf(),
+                root: self.root().to_path_buf(),
+            }),
+        }
+    }
+
+    /// Tracks a new component in its directory and checks out `head`.
+    fn check_out_new(&self, component: &NewComponent, head: ObjectId) -> Result<ImportCheckout> {
+        fs::create_dir_all(&component.dir).map_err(Error::io(&component.dir))?;
+        let scope = component.id.scope();
+        let added = self.add(
+            std::slice::from_ref(&component.dir),
+            Some(component.id.name()),
+            Some(&scope),
+        )?;
+        let dir = added[0].dir.clone();
+        let report = self.check_out_at(&component.id, head)?;
+        Ok(ImportCheckout {
+            component: component.id.clone(),
+            dir,
+            snap: head,
+            new: true,
+            written: report.written,
+        })
+    }
+
+    /// Checks out the new value of every imported ref that moved and is
+    /// the head a tracked component's directory follows, when that
+    /// directory was clean at the old value. Returns the checkouts and the
+    /// components kept because of unsnapped changes.
+    fn update_moved(
+        &self,
+        refs: &[(RefName, ImportStatus)],
+        before: &HashMap<RefName, ObjectId>,
+    ) -> Result<(Vec<ImportCheckout>, Vec<ComponentId>)> {
+        let lane = self.current_lane()?;
+        let after: HashMap<RefName, ObjectId> = self.list_refs()?.into_iter().collect();
+        let mut checkouts = Vec::new();
+        let mut kept = Vec::new();
+        for component in self.components()? {
+            let head = self.head(&component.id, lane.as_ref())?;
+            let moved = refs
+                .iter()
+                .any(|(name, status)| *name == head.name && *status == ImportStatus::FastForwarded);
+            let (Some(old), Some(new)) = (before.get(&head.name), after.get(&head.name)) else {
+                continue;
+            };
+            if !moved || component.base != Some(*old) {
+                continue;
+            }
+            let examined = self.examine(vec![component.clone()], None)?.remove(0);
+            if examined.changes.len() + examined.work.tree.unsupported.len() > 0 {
+                kept.push(component.id);
+                continue;
+            }
+            let report = self.checkout_examined(&examined, *new)?;
+            checkouts.push(ImportCheckout {
+                component: component.id,
+                dir: component.dir,
+                snap: *new,
+                new: false,
+                written: report.written,
+            });
+        }
+        Ok((checkouts, kept))
+    }
+
+    /// Checks out snap `target` into the directory of tracked `component`.
+    fn check_out_at(
+        &self,
+        component: &ComponentId,
+        target: ObjectId,
+    ) -> Result<crate::checkout::CheckoutReport> {
+        let row = self
+            .components()?
+            .into_iter()
+            .find(|c| c.id == *component)
+            .expect("the component was just tracked");
+        let examined = self.examine(vec![row], None)?.remove(0);
+        self.checkout_examined(&examined, target)
+    }
+}
+
+/// Returns the head of each component the selection names on the remote,
+/// failing when the remote lacks a named component or the lane.
+fn selected_heads(
+    listed: &RefList,
+    selection: &RefSelection,
+    remote: &Remote,
+    scope: &ScopeName,
+) -> Result<HashMap<ComponentId, ObjectId>> {
+    let not_on_remote = |what: String| Error::NotOnRemote {
+        what,
+        scope: scope.clone(),
+        remote: remote.name.clone(),
+    };
+    let mut heads = HashMap::new();
+    for value in &listed.refs {
+        let is_head = matches!(
+            (&value.name, selection),
+            (RefName::Main(_), RefSelection::Components(_))
+                | (RefName::Lane(..), RefSelection::Lane(_))
+        );
+        if is_head && selection.matches(&value.name) {
+            heads.insert(value.name.component().clone(), value.id);
+        }
+    }
+    match selection {
+        RefSelection::Components(components) => {
+            if let Some(missing) = components.iter().find(|c| !heads.contains_key(*c)) {
+                return Err(not_on_remote(format!("component {missing}")));
+            }
+        }
+        RefSelection::Lane(lane) if heads.is_empty() => {
+            return Err(not_on_remote(format!("lane {lane}")));
+        }
+        _ => {}
+    }
+    Ok(heads)
+}
+
+/// Reports whether `dir` is missing or an empty directory.
+fn is_free(dir: &Path) -> bool {
+    match fs::read_dir(dir) {
+        Ok(mut entries) => entries.next().is_none(),
+        Err(error) => error.kind() == std::io::ErrorKind::NotFound,
+    }
+}
