@@ -3,10 +3,10 @@
 //!
 //! An attempt reads the remote heads, writes its snaps, and exports them
 //! with an idempotency key derived from the run, the client and the
-//! attempt. When a request fails on the transport (the server was killed,
-//! the connection dropped, a timeout), the client waits for the server and
-//! runs the same export again with the same key, which continues the same
-//! export or returns its outcome. Each attempt has a random budget of such
+//! attempt. A request can fail on the transport: the server was killed,
+//! the connection dropped, or a timeout ran out. The client then waits for
+//! the server and runs the same export again with the same key, which
+//! continues the same export or returns its outcome. Each attempt has a random budget of such
 //! retries, from none to three; an attempt that runs out of retries is
 //! recorded with an unknown outcome, which the run resolves afterwards.
 
@@ -37,7 +37,7 @@ use crate::workload::{self, Author, Names, Payload, Plan, PlanInput, Scenario, S
 /// gives up on an attempt.
 const SERVER_WAIT: Duration = Duration::from_secs(60);
 
-/// What every client of a run shares.
+/// State shared by every client of a run.
 pub struct Shared {
     /// The base URL of each server instance; each stays the same across
     /// restarts. Client `i` uses instance `i` modulo their number.
@@ -56,7 +56,7 @@ pub struct Shared {
     pub handed_out: AtomicU32,
     /// Size of the shared tag pool.
     pub tag_pool: u32,
-    /// Where finished attempts go.
+    /// The channel that takes finished attempts to the recorder.
     pub records: Sender<Attempt>,
 }
 
