@@ -76,7 +76,6 @@ impl Workspace {
         let store = self.object_store();
         let batch = store.batch();
         let sink = BlobSink {
-            store,
             batch: batch.as_ref(),
         };
         let examined = self.examine(selected, Some(sink))?;
