@@ -131,6 +131,14 @@ pub enum Command {
     /// without changing local refs or files. `ferry status` then compares
     /// local heads with the remote's.
     Fetch(commands::fetch::Args),
+    /// Check the integrity of the workspace or of a server data directory.
+    ///
+    /// Reads every object, which verifies its digest and encoding, then
+    /// walks the closure of every ref: missing or damaged objects, wrong
+    /// generations, components and blob sizes are listed. With --data it
+    /// also lists exports still open or prepared after their lease.
+    /// Exits 1 when it finds a problem.
+    Fsck(commands::fsck::Args),
 }
 
 #[cfg(test)]

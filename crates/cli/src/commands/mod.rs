@@ -6,6 +6,7 @@ pub mod checkout;
 pub mod config;
 pub mod export;
 pub mod fetch;
+pub mod fsck;
 pub mod import;
 pub mod init;
 pub mod lane;
@@ -77,5 +78,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export(args) => export::run(&context, args),
         Command::Import(args) => import::run(&context, args),
         Command::Fetch(args) => fetch::run(&context, args),
+        Command::Fsck(args) => fsck::run(&context, args),
     }
 }

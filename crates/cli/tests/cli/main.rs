@@ -10,6 +10,7 @@ mod corpus_remote;
 #[cfg(feature = "failpoints")]
 mod crash;
 mod export;
+mod fsck;
 mod import;
 mod init;
 mod land;
