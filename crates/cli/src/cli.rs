@@ -74,6 +74,25 @@ pub enum Command {
     /// removed. Refuses when the directory has unsnapped changes, unless
     /// --force is given.
     Checkout(commands::checkout::Args),
+    /// Merge the remote's heads into the local heads.
+    ///
+    /// Works on each component whose local head diverged from the head a
+    /// remote was last seen to hold (on a lane, the lane's heads). Records a
+    /// merge snap whose parents are both heads, with the files merged
+    /// three-way against their merge base, and checks it out. A named
+    /// component whose head is behind the remote fast-forwards. A conflict
+    /// stops the command before any ref changes and lists the conflicting
+    /// paths. Run `ferry fetch` first to bring the remote's snaps.
+    Merge(commands::merge::Args),
+    /// Replay the local snaps onto the remote's heads.
+    ///
+    /// Works on each component whose local head diverged from the head a
+    /// remote was last seen to hold. Replays the local snaps the remote
+    /// lacks onto the remote head one by one, keeping each snap's message,
+    /// author and time, then checks out the result. A named component whose
+    /// head is behind the remote fast-forwards. A conflict stops the
+    /// command before any ref changes and lists the conflicting paths.
+    Rebase(commands::rebase::Args),
     /// Add, list and remove remotes: named servers that host scopes.
     Remote(commands::remote::Args),
     /// Read and change workspace settings.
@@ -112,6 +131,14 @@ pub enum Command {
     /// without changing local refs or files. `ferry status` then compares
     /// local heads with the remote's.
     Fetch(commands::fetch::Args),
+    /// Check the integrity of the workspace or of a server data directory.
+    ///
+    /// Reads every object, which verifies its digest and encoding, then
+    /// walks the closure of every ref: missing or damaged objects, wrong
+    /// generations, components and blob sizes are listed. With --data it
+    /// also lists exports still open or prepared after their lease.
+    /// Exits 1 when it finds a problem.
+    Fsck(commands::fsck::Args),
 }
 
 #[cfg(test)]

@@ -121,6 +121,33 @@ fn hint(error: &Error) -> Option<String> {
         Error::UnknownRemote { .. } => "run `ferry remote list` to see remotes".to_owned(),
         Error::UnknownConfigKey { .. } => "run `ferry config --list` to see set keys".to_owned(),
         Error::NoAuthor => "run `ferry config user.name NAME`, or set FERRY_AUTHOR".to_owned(),
+        Error::RemoteNotFetched { .. } => {
+            "run `ferry fetch` to bring the remote's snaps".to_owned()
+        }
+        Error::MergePending { component } => format!(
+            "resolve the conflicts and run `ferry snap {component}`, \
+             or run `ferry merge --abort {component}`"
+        ),
+        Error::PendingMergeStale { component, .. } => {
+            format!("run `ferry merge --abort {component}`, then merge again")
+        }
+        Error::ConflictMarkers { component, .. } => format!(
+            "edit the file to resolve the conflict and remove the markers, \
+             then run `ferry snap {component}` again"
+        ),
+        Error::Conflicts {
+            markers_written: true,
+            ..
+        } => "edit the files, then run `ferry snap` to record the merge, \
+              or `ferry merge --abort` to abandon it"
+            .to_owned(),
+        Error::Conflicts { .. } => {
+            "run `ferry merge --write-conflicts` to resolve the conflicts by hand".to_owned()
+        }
+        Error::NonLinearRebase { .. } => "run `ferry merge` instead".to_owned(),
+        Error::ReconcileElsewhere { .. } => {
+            "run `ferry lane switch` to the lane of that head, then export again".to_owned()
+        }
         Error::NoRemote => "run `ferry remote add origin URL` first".to_owned(),
         Error::AmbiguousRemote { .. } => "pass --remote NAME".to_owned(),
         Error::RemoteUnreachable { .. } => {

@@ -240,9 +240,9 @@ const COLLECTION_FIRST_DELAY: Duration = Duration::from_millis(100);
 
 /// Offers `offered` for export `id` and returns the ids to upload. The
 /// server rejects an offer with `object_collected` while a collection
-/// removes one of the objects; a collection ends within moments, after
-/// which the object is absent and can be uploaded, so the offer is
-/// repeated a few times before the rejection is passed on.
+/// removes one of the objects. A collection ends within moments, and then
+/// the object is absent and can be uploaded, so the offer is repeated a
+/// few times before the rejection is passed on.
 fn negotiate(
     remote: &RemoteClient,
     id: &ExportId,

@@ -154,6 +154,26 @@ pub fn divergence<G: SnapGraph>(
     Ok(counts)
 }
 
+/// Returns the snaps reachable from `include` and not from `exclude`,
+/// parents before children (increasing generation). These are the snaps
+/// a rebase of `include` onto `exclude` replays.
+pub fn only_in<G: SnapGraph>(
+    graph: &G,
+    include: ObjectId,
+    exclude: ObjectId,
+) -> Result<Vec<ObjectId>, G::Error> {
+    let mut found = Vec::new();
+    paint(graph, include, exclude, Until::OneSidedDone, |id, flags| {
+        if flags == SIDE_A {
+            found.push(id);
+        }
+        Walk::Continue
+    })?;
+    // The walk visits snaps in decreasing generation.
+    found.reverse();
+    Ok(found)
+}
+
 const SIDE_A: u8 = 1;
 const SIDE_B: u8 = 2;
 const BOTH: u8 = SIDE_A | SIDE_B;
@@ -308,6 +328,15 @@ mod tests {
         );
         let counts = divergence(&graph, id(5), id(5)).expect("present");
         assert_eq!(counts, Divergence::default());
+    }
+
+    #[test]
+    fn only_in_lists_one_side_oldest_first() {
+        let graph = sample();
+        assert_eq!(only_in(&graph, id(8), id(5)), Ok(vec![id(6), id(7), id(8)]));
+        assert_eq!(only_in(&graph, id(5), id(7)), Ok(vec![id(4), id(5)]));
+        assert_eq!(only_in(&graph, id(5), id(8)), Ok(vec![]));
+        assert_eq!(only_in(&graph, id(2), id(9)), Ok(vec![id(1), id(2)]));
     }
 
     #[test]

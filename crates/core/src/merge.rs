@@ -5,9 +5,10 @@
 //! different ways, text files are merged line by line with diffy's
 //! three-way merge; edits to the same or adjacent lines, binary files, a
 //! file changed on one side and deleted on the other, and a mode changed
-//! differently on both sides are conflicts. A conflict never produces a
-//! merged file list, so callers cannot record a half-merged snap by
-//! mistake.
+//! differently on both sides are conflicts. A conflicted merge keeps the
+//! paths that did merge apart from the conflicts, so a caller can write
+//! them into a work tree for a person to finish, but it offers no file
+//! list a snap could be built from by mistake.
 
 use std::collections::BTreeMap;
 
@@ -45,7 +46,7 @@ pub struct MergedFile {
 }
 
 /// Why a path could not be merged.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ConflictKind {
     /// Both sides edited the same or adjacent lines.
@@ -58,6 +59,40 @@ pub enum ConflictKind {
     Mode,
 }
 
+impl ConflictKind {
+    /// Returns the kind's stable text form, as in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConflictKind::Content => "content",
+            ConflictKind::Binary => "binary",
+            ConflictKind::ModifyDelete => "modify-delete",
+            ConflictKind::Mode => "mode",
+        }
+    }
+}
+
+impl std::fmt::Display for ConflictKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for ConflictKind {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        [
+            ConflictKind::Content,
+            ConflictKind::Binary,
+            ConflictKind::ModifyDelete,
+            ConflictKind::Mode,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == text)
+        .ok_or_else(|| format!("unknown conflict kind {text:?}"))
+    }
+}
+
 /// A path that both sides changed incompatibly.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Conflict {
@@ -68,6 +103,20 @@ pub struct Conflict {
     /// For a content conflict, the file with conflict markers around each
     /// conflicting region, for writing into the work tree on request.
     pub marked: Option<Vec<u8>>,
+    /// The file on our side, `None` where our side deleted it.
+    pub ours: Option<FileEntry>,
+    /// The file on their side, `None` where their side deleted it.
+    pub theirs: Option<FileEntry>,
+}
+
+/// A merge that stopped on conflicts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConflictedMerge {
+    /// Every conflicting path, sorted by path.
+    pub conflicts: Vec<Conflict>,
+    /// The paths that merged cleanly, sorted by path. Together with the
+    /// conflicts they describe the work tree a person resolves.
+    pub merged: Vec<MergedFile>,
 }
 
 /// The outcome of merging two file lists.
@@ -75,8 +124,8 @@ pub struct Conflict {
 pub enum TreeMerge {
     /// Every path merged; files are sorted by path.
     Clean(Vec<MergedFile>),
-    /// At least one path conflicts; conflicts are sorted by path.
-    Conflicted(Vec<Conflict>),
+    /// At least one path conflicts.
+    Conflicted(ConflictedMerge),
 }
 
 /// Merges `ours` and `theirs` against `base` (empty when the two share no
@@ -107,7 +156,7 @@ pub fn merge_files<E>(
     Ok(if conflicts.is_empty() {
         TreeMerge::Clean(merged)
     } else {
-        TreeMerge::Conflicted(conflicts)
+        TreeMerge::Conflicted(ConflictedMerge { conflicts, merged })
     })
 }
 
@@ -157,6 +206,8 @@ fn merge_path<E>(
             path: path.clone(),
             kind,
             marked,
+            ours: ours.cloned(),
+            theirs: theirs.cloned(),
         })
     };
     let (Some(our_file), Some(their_file)) = (ours, theirs) else {
@@ -266,13 +317,13 @@ mod tests {
     fn clean(result: TreeMerge) -> Vec<MergedFile> {
         match result {
             TreeMerge::Clean(files) => files,
-            TreeMerge::Conflicted(conflicts) => panic!("unexpected conflicts: {conflicts:?}"),
+            TreeMerge::Conflicted(conflicted) => panic!("unexpected conflicts: {conflicted:?}"),
         }
     }
 
     fn conflicts(result: TreeMerge) -> Vec<Conflict> {
         match result {
-            TreeMerge::Conflicted(conflicts) => conflicts,
+            TreeMerge::Conflicted(conflicted) => conflicted.conflicts,
             TreeMerge::Clean(files) => panic!("expected a conflict, merged {files:?}"),
         }
     }
@@ -387,5 +438,35 @@ mod tests {
         let theirs = [f.entry("new.js", "same\n")];
         let files = clean(f.merge(&[], &ours, &theirs));
         assert_eq!(files.len(), 1);
+    }
+
+    #[test]
+    fn conflicted_merge_keeps_clean_paths_and_sides() {
+        let mut f = Files::new();
+        let base = [f.entry("a.js", "a\n"), f.entry("x.js", "x\n")];
+        let ours = [f.entry("a.js", "a\n"), f.entry("x.js", "ours\n")];
+        let theirs = [f.entry("a.js", "a2\n"), f.entry("x.js", "theirs\n")];
+        let TreeMerge::Conflicted(conflicted) = f.merge(&base, &ours, &theirs) else {
+            panic!("expected a conflict");
+        };
+        let merged: Vec<&str> = conflicted.merged.iter().map(|m| m.path.as_str()).collect();
+        assert_eq!(merged, ["a.js"]);
+        assert_eq!(conflicted.conflicts[0].path.as_str(), "x.js");
+        assert_eq!(conflicted.conflicts[0].ours.as_ref(), Some(&ours[1]));
+        assert_eq!(conflicted.conflicts[0].theirs.as_ref(), Some(&theirs[1]));
+    }
+
+    #[test]
+    fn conflict_kind_text_round_trips() {
+        for kind in [
+            ConflictKind::Content,
+            ConflictKind::Binary,
+            ConflictKind::ModifyDelete,
+            ConflictKind::Mode,
+        ] {
+            let json = serde_json::to_string(&kind).expect("serializes");
+            assert_eq!(json, format!("\"{kind}\""));
+            assert_eq!(kind.as_str().parse::<ConflictKind>(), Ok(kind));
+        }
     }
 }

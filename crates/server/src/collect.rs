@@ -7,9 +7,9 @@
 //! committed export made reachable or that a live export recorded, and a
 //! commit fails instead of pointing a ref at a marked object. The marked
 //! objects are removed and unmarked in small transactions that check each
-//! mark first, so a run cut short by a crash leaves marks that the next run
-//! finishes, and two runs that overlap never remove an object after the
-//! other one unmarked it and an export uploaded it anew.
+//! mark first. A run cut short by a crash leaves marks that the next run
+//! finishes. Two runs that overlap never remove an object after the other
+//! one unmarked it, since an export may have uploaded it anew.
 
 use ferry_core::protocol::CollectReport;
 use ferry_core::ObjectId;

@@ -132,6 +132,22 @@ fn batch_is_invisible_until_commit() {
 }
 
 #[test]
+fn batch_skips_objects_already_stored() {
+    for (kind, store, _dir) in stores() {
+        let stored = store.write(&blob(b"stored")).expect(kind);
+        let batch = store.batch();
+        // Bytes that are not the object would be staged if they were
+        // looked at; a known id must be skipped without reading them.
+        batch.add_encoded(&stored, b"not the object").expect(kind);
+        batch
+            .add_compressed(&stored, b"not zstd either")
+            .expect(kind);
+        assert_eq!(batch.commit().expect(kind), 0, "{kind}");
+        assert_eq!(store.read(&stored).expect(kind), blob(b"stored"), "{kind}");
+    }
+}
+
+#[test]
 fn dropped_batch_leaves_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = FsObjectStore::open(dir.path()).expect("open");

@@ -1,10 +1,10 @@
 //! The chaos thread: kills the server and restarts it on the same data.
 //!
 //! Events alternate between a SIGKILL at a random moment and, when
-//! failpoints are enabled, a failpoint round: the server restarts with one
-//! failpoint armed, so the first request that reaches that point either
-//! aborts the process there (`abort`) or blocks there until the chaos
-//! thread sends SIGKILL (`pause`). The rounds go through every point of
+//! failpoints are enabled, a failpoint round. In a round the server
+//! restarts with one failpoint armed. The first request that reaches that
+//! point either aborts the process there (`abort`) or blocks there until
+//! the chaos thread sends SIGKILL (`pause`). The rounds go through every point of
 //! upload, prepare and commit with both actions, then start over. After
 //! each event the server restarts at once, unarmed, on the same address.
 //! With several server instances on one data directory, as behind a load
@@ -37,7 +37,7 @@ pub const FAILPOINTS: [&str; 6] = [
 /// before the round gives up on it.
 const ARMED_WAIT: Duration = Duration::from_secs(5);
 
-/// How the chaos thread behaves.
+/// Settings of the chaos thread.
 #[derive(Clone, Copy, Debug)]
 pub struct ChaosConfig {
     /// Mean time between events; each wait is drawn from half to one and a
@@ -58,7 +58,7 @@ pub struct FailpointRound {
     pub hit: bool,
 }
 
-/// What the chaos thread did.
+/// Counts of the chaos thread's kills, restarts and failpoint rounds.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct ChaosReport {
     /// SIGKILLs sent, at random moments and at paused failpoints.

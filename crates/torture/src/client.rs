@@ -3,10 +3,10 @@
 //!
 //! An attempt reads the remote heads, writes its snaps, and exports them
 //! with an idempotency key derived from the run, the client and the
-//! attempt. When a request fails on the transport (the server was killed,
-//! the connection dropped, a timeout), the client waits for the server and
-//! runs the same export again with the same key, which continues the same
-//! export or returns its outcome. Each attempt has a random budget of such
+//! attempt. A request can fail on the transport: the server was killed,
+//! the connection dropped, or a timeout ran out. The client then waits for
+//! the server and runs the same export again with the same key, which
+//! continues the same export or returns its outcome. Each attempt has a random budget of such
 //! retries, from none to three; an attempt that runs out of retries is
 //! recorded with an unknown outcome, which the run resolves afterwards.
 
@@ -24,20 +24,20 @@ use ferry_client::{
 };
 use ferry_core::protocol::pack::PackWriter;
 use ferry_core::protocol::walk::objects_to_send;
-use ferry_core::protocol::{IdempotencyKey, RefUpdate, RejectionCode};
+use ferry_core::protocol::{IdempotencyKey, RefUpdate, Rejection, RejectionCode};
 use ferry_core::{ComponentId, ObjectId, RefName};
 use ferry_store::{MemoryRefStore, ObjectStore};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::history::{Attempt, NamedRef, Outcome, Update};
+use crate::history::{Attempt, NamedRef, Outcome, Update, EXPECTED_CODES};
 use crate::workload::{self, Author, Names, Payload, Plan, PlanInput, Scenario, SnapBuilder};
 
 /// How long a client waits for a killed server to come back before it
 /// gives up on an attempt.
 const SERVER_WAIT: Duration = Duration::from_secs(60);
 
-/// What every client of a run shares.
+/// State shared by every client of a run.
 pub struct Shared {
     /// The base URL of each server instance; each stays the same across
     /// restarts. Client `i` uses instance `i` modulo their number.
@@ -56,7 +56,7 @@ pub struct Shared {
     pub handed_out: AtomicU32,
     /// Size of the shared tag pool.
     pub tag_pool: u32,
-    /// Where finished attempts go.
+    /// The channel that takes finished attempts to the recorder.
     pub records: Sender<Attempt>,
 }
 
@@ -367,20 +367,35 @@ fn is_transport(error: &ExportError) -> bool {
     matches!(error, ExportError::Remote(RemoteError::Transport { .. }))
 }
 
+/// Logs a rejection whose code a correct client should not get, with the
+/// server's message, since the attempt records keep only the code.
+fn log_unexpected(rejection: &Rejection) {
+    if !EXPECTED_CODES.contains(&rejection.code.as_str()) {
+        tracing::warn!(code = %rejection.code, message = %rejection.message, "unexpected rejection");
+    }
+}
+
 fn outcome_of(report: &ExportReport) -> Outcome {
     match &report.rejection {
         None => Outcome::Committed,
-        Some(rejection) => Outcome::Rejected {
-            code: rejection.code.as_str().to_owned(),
-            refs: rejection
-                .refs
-                .iter()
-                .map(|problem| NamedRef {
-                    name: problem.name.clone(),
-                    actual: problem.actual,
-                })
-                .collect(),
-        },
+        Some(rejection) => {
+            log_unexpected(rejection);
+            rejected(rejection)
+        }
+    }
+}
+
+fn rejected(rejection: &Rejection) -> Outcome {
+    Outcome::Rejected {
+        code: rejection.code.as_str().to_owned(),
+        refs: rejection
+            .refs
+            .iter()
+            .map(|problem| NamedRef {
+                name: problem.name.clone(),
+                actual: problem.actual,
+            })
+            .collect(),
     }
 }
 
@@ -388,6 +403,7 @@ fn outcome_of(report: &ExportReport) -> Outcome {
 /// rejection of one of the steps, or unknown.
 fn failure_outcome(error: &ExportError) -> Outcome {
     if let ExportError::Remote(RemoteError::Rejected { rejection, .. }) = error {
+        log_unexpected(rejection);
         return Outcome::Rejected {
             code: rejection.code.as_str().to_owned(),
             refs: Vec::new(),

@@ -428,8 +428,8 @@ fn was_current(
     Ok(())
 }
 
-/// Rejection codes that a client which builds on the values it read can
-/// get from a correct server under concurrency and crashes: another export
+/// Rejection codes that a correct server can send, under concurrency and
+/// crashes, to a client that builds on the values it read. Another export
 /// moved the head or created the tag first, the export outlived its lease
 /// while the server was down, or garbage collection was removing an object
 /// the export relied on.
@@ -442,8 +442,8 @@ pub const EXPECTED_CODES: [&str; 4] = [
 
 /// Checks that every rejection in `attempts` carries one of `expected`
 /// codes, and that a ref rejection named each ref with a value other than
-/// the one the attempt expected, since a ref that still holds the expected
-/// value gives no reason to reject.
+/// the one the attempt expected, since a ref that still contains the
+/// expected value gives no reason to reject.
 pub fn check_codes(attempts: &[Attempt], expected: &[&str], verdict: &mut Verdict) {
     for attempt in attempts {
         let Outcome::Rejected { code, refs } = &attempt.outcome else {

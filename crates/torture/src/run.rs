@@ -5,9 +5,9 @@
 //! 2. Run the clients and, beside them, the chaos thread that kills and
 //!    restarts the server. Every attempt goes to `attempts.jsonl` as it
 //!    ends.
-//! 3. Let the server run quietly until every export of the run outlived
-//!    its lease and the sweep expired it; then resolve the unknown
-//!    outcomes and compare each decided export with the server's record.
+//! 3. Let the server run quietly until the sweep has expired every export
+//!    of the run. Then resolve the unknown outcomes and compare each
+//!    decided export with the server's record.
 //! 4. Stop the server; read the final refs from its data directory and
 //!    check the history against them and the stored snaps.
 //! 5. Restart the server and run one export that moves every head, then
@@ -54,9 +54,8 @@ pub struct RunConfig {
     /// Server instances on the one data directory; clients are spread
     /// over them.
     pub servers: u32,
-    /// How often a thread asks a random instance to run expiry and
-    /// collection, beside the sweeps; `None` leaves collection to the
-    /// sweeps.
+    /// Interval at which a thread requests expiry and collection from the
+    /// instances in turn, beside their sweeps; `None` requests none.
     pub collect_every: Option<Duration>,
     /// Seed of every random choice; the timing still varies between runs.
     pub seed: u64,
@@ -144,7 +143,7 @@ pub struct RunReport {
     pub fsck: DataDirReport,
     /// Every violation of every check.
     pub violations: Vec<String>,
-    /// Where the records, the log and the data are.
+    /// The directory with the records, the server log and the data.
     pub out_dir: PathBuf,
 }
 
@@ -155,7 +154,7 @@ impl RunReport {
     }
 }
 
-/// What the client phase produced.
+/// Results of the client phase.
 struct ClientPhase {
     attempts: Vec<Attempt>,
     chaos: ChaosReport,
@@ -372,7 +371,7 @@ pub struct ExpiryWait {
     pub still_live: usize,
 }
 
-/// The longest the quiet phase waits, beyond one lease, for the sweep to
+/// Maximum time the quiet phase waits, beyond one lease, for the sweep to
 /// expire the run's exports.
 const EXPIRY_WAIT: Duration = Duration::from_secs(60);
 

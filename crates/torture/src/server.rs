@@ -54,7 +54,7 @@ pub enum ProcessError {
     },
 }
 
-/// How every server process of a run is started.
+/// Settings every server process of a run starts with.
 #[derive(Clone, Debug)]
 pub struct ServerSettings {
     /// The executable that provides the `serve` subcommand.
@@ -71,7 +71,7 @@ pub struct ServerSettings {
     pub sweep: Duration,
 }
 
-/// What the server logs reported across all processes of a run.
+/// Counts taken from the logs of every server process of a run.
 #[derive(Clone, Debug, Default)]
 pub struct LogCounts {
     /// Failpoint hits by point and action, such as

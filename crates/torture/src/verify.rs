@@ -1,7 +1,8 @@
 //! The checks run once the clients have stopped and the server is quiet.
 //!
 //! Unknown outcomes are resolved twice, by reopening the export with its
-//! idempotency key and by reading it by id, and the two answers must agree.
+//! idempotency key and by reading it by id, and the two results must
+//! agree.
 //! The run resolves them only after every export of the run has outlived
 //! its lease and the server's sweep has run, so every export is final and
 //! the answers cannot change afterwards.
@@ -10,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 
 use ferry_client::{export, ExportRequest, NoProgress, RefPush, RemoteClient, RemoteError};
 use ferry_core::ancestry::{SnapGraph, SnapNode};
-use ferry_core::protocol::{CommitOutcome, ExportInfo, ExportState, IdempotencyKey};
+use ferry_core::protocol::{CommitOutcome, ExportInfo, ExportState, IdempotencyKey, RejectionCode};
 use ferry_core::{ObjectId, RefName, ScopeName};
 use ferry_store::{MemoryRefStore, ObjectStore, ObjectStoreError};
 use serde::Serialize;
@@ -41,7 +42,7 @@ pub struct ExportChecks {
     pub resolved_committed: usize,
     /// Unknown outcomes resolved to not committed.
     pub resolved_not_committed: usize,
-    /// Unknown outcomes whose two answers (by key and by id) were compared.
+    /// Unknown outcomes whose two readings (by key and by id) were compared.
     pub resolutions_compared: usize,
     /// Acknowledged and rejected exports whose state on the server was
     /// checked to match what the client saw.
@@ -53,8 +54,8 @@ pub struct ExportChecks {
 }
 
 /// Resolves every unknown outcome in `attempts` by asking the server.
-/// `resolving_since_ms` (milliseconds since the Unix epoch) tells exports
-/// the resolution itself opened from exports of the run.
+/// Exports created at or after `resolving_since_ms` (milliseconds since
+/// the Unix epoch) were opened by the resolution itself, not by the run.
 pub fn resolve_unknowns(
     remote: &RemoteClient,
     scope: &ScopeName,
@@ -227,13 +228,56 @@ pub fn fresh_export(
     objects: &dyn ObjectStore,
     heads: &HashMap<RefName, ObjectId>,
 ) -> FreshExport {
+    let Ok(pushes) = fresh_pushes(names, objects, heads) else {
+        return failed(0, "cannot write the snaps of the fresh export");
+    };
+    let request = ExportRequest {
+        remote_name: "origin".into(),
+        scope: names.scope().clone(),
+        updates: pushes,
+        idempotency_key: None,
+    };
+
+    let refs = MemoryRefStore::new();
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let result = export(objects, &refs, remote, &request, &NoProgress);
+        // An export over every head can outlast a very short lease; that
+        // is the lease, not something blocking exports, so it is retried.
+        let expired = matches!(&result, Ok(report) if report.rejection.as_ref()
+            .is_some_and(|r| r.code == RejectionCode::ExportExpired));
+        if expired && tries < FRESH_TRIES {
+            continue;
+        }
+        return match result {
+            Ok(report) if report.is_committed() => FreshExport {
+                refs: report.refs.len(),
+                committed: true,
+                error: None,
+            },
+            Ok(report) => failed(report.refs.len(), &format!("{:?}", report.rejection)),
+            Err(error) => failed(request.updates.len(), &error_chain(&error)),
+        };
+    }
+}
+
+/// Tries of the fresh export when its lease runs out before the commit.
+const FRESH_TRIES: u32 = 3;
+
+/// Writes a new snap on every head in `heads` and a first snap of a new
+/// component, and returns the pushes.
+fn fresh_pushes(
+    names: &Names,
+    objects: &dyn ObjectStore,
+    heads: &HashMap<RefName, ObjectId>,
+) -> Result<Vec<RefPush>, ObjectStoreError> {
     let builder = SnapBuilder::new(objects);
     let author = Author {
         client: u32::MAX,
         seq: 0,
     };
     let payload = Payload { seed: 7, len: 4096 };
-    let mut pushes = Vec::new();
     let mut sorted: Vec<_> = heads.iter().filter(|(name, _)| name.is_head()).collect();
     sorted.sort();
     let fresh = names.component("fresh-after-run");
@@ -241,33 +285,17 @@ pub fn fresh_export(
         .into_iter()
         .map(|(name, head)| (name.clone(), Some(*head)))
         .chain([(names.main(&fresh), None)]);
+
+    let mut pushes = Vec::new();
     for (name, head) in targets {
-        let snap = builder.snap(name.component(), head, author, "fresh", payload);
-        let Ok(snap) = snap else {
-            return failed(pushes.len(), "cannot write the snaps of the fresh export");
-        };
+        let snap = builder.snap(name.component(), head, author, "fresh", payload)?;
         pushes.push(RefPush {
             name,
             local: snap,
             expected_remote: head,
         });
     }
-    let request = ExportRequest {
-        remote_name: "origin".into(),
-        scope: names.scope().clone(),
-        updates: pushes,
-        idempotency_key: None,
-    };
-    let refs = MemoryRefStore::new();
-    match export(objects, &refs, remote, &request, &NoProgress) {
-        Ok(report) if report.is_committed() => FreshExport {
-            refs: report.refs.len(),
-            committed: true,
-            error: None,
-        },
-        Ok(report) => failed(report.refs.len(), &format!("{:?}", report.rejection)),
-        Err(error) => failed(request.updates.len(), &error_chain(&error)),
-    }
+    Ok(pushes)
 }
 
 fn failed(refs: usize, error: &str) -> FreshExport {

@@ -1,9 +1,9 @@
 //! What each export attempt pushes.
 //!
 //! Every attempt writes new snaps into a local object store shared by all
-//! clients, and each snap carries its client and attempt number in a file,
-//! so no two attempts push the same snap and every ref value names the one
-//! attempt that set it. Objects are immutable and content-addressed, so
+//! clients. Each snap carries its client and attempt number in a file, so
+//! no two attempts push the same snap, and every ref value identifies the
+//! one attempt that set it. Objects are immutable and content-addressed, so
 //! sharing the local store between client threads is safe, and a client
 //! can build on a head that another client pushed without fetching it.
 //!
@@ -126,8 +126,8 @@ impl Payload {
     }
 }
 
-/// Who builds a snap, written into it so that each attempt's snaps are
-/// unique.
+/// The client and attempt that build a snap, written into it so that each
+/// attempt's snaps are unique.
 #[derive(Clone, Copy, Debug)]
 pub struct Author {
     /// The client.

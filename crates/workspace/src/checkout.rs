@@ -134,9 +134,28 @@ impl Workspace {
         target: ObjectId,
     ) -> Result<CheckoutReport> {
         let snap = self.read_snap(&target)?;
+        let report = self.write_files(item, target, &snap.files)?;
+        let dir = &item.work.dir;
+        let entries = fresh_cache_entries(dir, &snap)?;
+        self.write(|tx| {
+            meta::set_base(tx, &item.component.id, target)?;
+            stat_cache::replace(tx, &item.component.id, &entries)
+        })?;
+        Ok(report)
+    }
+
+    /// Makes the directory of an examined component hold exactly `files`,
+    /// without recording anything in the database, and reports it as a
+    /// checkout of `target`. The blobs of `files` must be stored.
+    pub(crate) fn write_files(
+        &self,
+        item: &Examined,
+        target: ObjectId,
+        files: &[FileEntry],
+    ) -> Result<CheckoutReport> {
         let dir = &item.work.dir;
         ensure_real_dir(dir, self.root())?;
-        let plan = plan(&item.entries, &snap);
+        let plan = plan_files(&item.entries, files);
 
         let staging_root = self.ferry_dir().join("tmp");
         fs::create_dir_all(&staging_root).map_err(Error::io(&staging_root))?;
@@ -158,48 +177,38 @@ impl Workspace {
         }
         prune_empty_dirs(dir)?;
 
-        self.record_checkout(&item.component.id, dir, target, &snap)?;
         Ok(CheckoutReport {
             component: item.component.id.clone(),
             snap: target,
             written: plan.write.len(),
             removed,
-            unchanged: snap.files.len() - plan.write.len(),
+            unchanged: files.len() - plan.write.len(),
         })
     }
+}
 
-    /// Records `target` as the base of `component` and rebuilds its stat
-    /// cache from a fresh scan of `dir`.
-    fn record_checkout(
-        &self,
-        component: &ComponentId,
-        dir: &Path,
-        target: ObjectId,
-        snap: &Snap,
-    ) -> Result<()> {
-        let read_at = now_ns();
-        let tree = scan_dir(dir)?;
-        let entries: Vec<(FilePath, CacheEntry)> = tree
-            .files
-            .iter()
-            .filter(|file| is_cacheable(&file.stat, read_at))
-            .filter_map(|file| {
-                let entry = snap.file(&file.path)?;
-                let matches = entry.size == file.stat.size && entry.mode == file.stat.mode;
-                matches.then(|| {
-                    let cached = CacheEntry {
-                        stat: file.stat,
-                        blob: entry.blob,
-                    };
-                    (file.path.clone(), cached)
-                })
+/// Returns stat cache entries for the files of `dir` that were just
+/// written from `snap`, from a fresh scan.
+pub(crate) fn fresh_cache_entries(dir: &Path, snap: &Snap) -> Result<Vec<(FilePath, CacheEntry)>> {
+    let read_at = now_ns();
+    let tree = scan_dir(dir)?;
+    let entries = tree
+        .files
+        .iter()
+        .filter(|file| is_cacheable(&file.stat, read_at))
+        .filter_map(|file| {
+            let entry = snap.file(&file.path)?;
+            let matches = entry.size == file.stat.size && entry.mode == file.stat.mode;
+            matches.then(|| {
+                let cached = CacheEntry {
+                    stat: file.stat,
+                    blob: entry.blob,
+                };
+                (file.path.clone(), cached)
             })
-            .collect();
-        self.write(|tx| {
-            meta::set_base(tx, component, target)?;
-            stat_cache::replace(tx, component, &entries)
         })
-    }
+        .collect();
+    Ok(entries)
 }
 
 /// Returns the version part of `COMPONENT@VERSION`, or `head`.
@@ -237,10 +246,14 @@ pub struct Plan {
 
 /// Compares the `current` files of a directory with `snap`.
 pub fn plan(current: &[FileEntry], snap: &Snap) -> Plan {
+    plan_files(current, &snap.files)
+}
+
+/// Compares the `current` files of a directory with the `wanted` ones.
+fn plan_files(current: &[FileEntry], wanted_files: &[FileEntry]) -> Plan {
     let now: HashMap<&FilePath, &FileEntry> = current.iter().map(|e| (&e.path, e)).collect();
-    let wanted: HashSet<&FilePath> = snap.files.iter().map(|e| &e.path).collect();
-    let write = snap
-        .files
+    let wanted: HashSet<&FilePath> = wanted_files.iter().map(|e| &e.path).collect();
+    let write = wanted_files
         .iter()
         .filter(|entry| {
             now.get(&entry.path)

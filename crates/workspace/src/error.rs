@@ -12,7 +12,9 @@ use std::path::PathBuf;
 
 use ferry_core::object::DecodeError;
 use ferry_core::protocol::{ExportId, Rejection};
-use ferry_core::{ComponentId, LaneId, NameError, ObjectId, PathError, RefName, ScopeName};
+use ferry_core::{
+    ComponentId, FilePath, LaneId, NameError, ObjectId, PathError, RefName, ScopeName,
+};
 use ferry_store::{ObjectStoreError, RefUpdateError, StoreError};
 
 use crate::scan::ScanError;
@@ -224,6 +226,75 @@ pub enum Error {
     /// No author is configured and `$USER` is not set.
     #[error("no author configured: FERRY_AUTHOR, user.name and $USER are all unset")]
     NoAuthor,
+    /// The remote's recorded head names a snap that was never fetched.
+    #[error("remote {remote} holds {name} at {}, which is not fetched", .snap.short())]
+    RemoteNotFetched {
+        /// The ref's key, such as `main:acme/button`.
+        name: String,
+        /// The remote.
+        remote: String,
+        /// The remote's value of the ref.
+        snap: ObjectId,
+    },
+    /// A merge or rebase of a component that has a pending merge.
+    #[error("component {component} has a merge with unresolved conflicts")]
+    MergePending {
+        /// The component.
+        component: ComponentId,
+    },
+    /// The head moved away from the snap a pending merge started from.
+    #[error(
+        "the pending merge of {component} started from {}, but the head is now {}",
+        .ours.short(),
+        .head.map_or_else(|| "unset".to_owned(), |id| id.short())
+    )]
+    PendingMergeStale {
+        /// The component.
+        component: ComponentId,
+        /// The head the merge started from.
+        ours: ObjectId,
+        /// The head now.
+        head: Option<ObjectId>,
+    },
+    /// `ferry snap` of a pending merge whose file still contains conflict
+    /// markers.
+    #[error("{path} of component {component} still contains conflict markers")]
+    ConflictMarkers {
+        /// The component.
+        component: ComponentId,
+        /// The file, relative to the component directory.
+        path: FilePath,
+    },
+    /// A merge or rebase stopped on conflicts; nothing was applied.
+    #[error("{strategy} stopped on conflicts, so no ref changed: {}", conflict_list(.components))]
+    Conflicts {
+        /// The operation that stopped.
+        strategy: crate::reconcile::Strategy,
+        /// Each conflicted component with its conflicting paths.
+        components: Vec<(ComponentId, Vec<crate::pending::PendingConflict>)>,
+        /// Whether conflict markers were written into the directories.
+        markers_written: bool,
+    },
+    /// `export --rebase` or `--merge` was rejected on a head that is not
+    /// the current lane's (or main's, off a lane), which it cannot
+    /// reconcile.
+    #[error("the export was rejected on {name}, which is not a head of the current lane or main")]
+    ReconcileElsewhere {
+        /// The rejected ref's key.
+        name: String,
+    },
+    /// A rebase of local snaps that include a merge snap.
+    #[error(
+        "cannot rebase {}: its local snaps include merge snap {}, which a rebase cannot replay",
+        .local.short(),
+        .snap.short()
+    )]
+    NonLinearRebase {
+        /// The merge snap.
+        snap: ObjectId,
+        /// The local head.
+        local: ObjectId,
+    },
     /// A command needs a remote and none is configured.
     #[error("no remote configured")]
     NoRemote,
@@ -421,4 +492,18 @@ fn join_scopes(scopes: &[(ScopeName, Vec<ComponentId>)]) -> String {
 fn join_short(ids: &[ObjectId]) -> String {
     let shown: Vec<String> = ids.iter().map(ObjectId::short).collect();
     shown.join(", ")
+}
+
+fn conflict_list(components: &[(ComponentId, Vec<crate::pending::PendingConflict>)]) -> String {
+    let shown: Vec<String> = components
+        .iter()
+        .map(|(component, conflicts)| {
+            let paths: Vec<String> = conflicts
+                .iter()
+                .map(|c| format!("{} ({})", c.path, c.kind))
+                .collect();
+            format!("{component}: {}", paths.join(", "))
+        })
+        .collect();
+    shown.join("; ")
 }

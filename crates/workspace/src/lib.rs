@@ -27,6 +27,8 @@ pub mod hashing;
 pub mod lane;
 pub mod log;
 pub mod meta;
+pub mod pending;
+pub mod reconcile;
 pub mod remote;
 pub mod resolve;
 pub mod scan;

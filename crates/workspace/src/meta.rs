@@ -13,7 +13,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::error::{Error, Result};
 
 /// Schema version stored in `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS ws_components (
@@ -41,6 +41,19 @@ CREATE TABLE IF NOT EXISTS ws_stat_cache (
     inode     INTEGER NOT NULL,
     mode      INTEGER NOT NULL,
     blob      BLOB NOT NULL,
+    PRIMARY KEY (component, path)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ws_pending_merges (
+    component TEXT PRIMARY KEY,
+    head_ref  TEXT NOT NULL,
+    ours      BLOB NOT NULL,
+    theirs    BLOB NOT NULL,
+    remote    TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ws_pending_conflicts (
+    component TEXT NOT NULL,
+    path      TEXT NOT NULL,
+    kind      TEXT NOT NULL,
     PRIMARY KEY (component, path)
 ) WITHOUT ROWID;
 ";

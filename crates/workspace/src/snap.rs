@@ -6,6 +6,10 @@
 //! crash before the transaction commits leaves only unreferenced objects.
 //! If another process moved a head in the meantime, the compare-and-swap
 //! fails and the whole transaction rolls back.
+//!
+//! A component with a pending merge gets a snap even when its files equal
+//! the base snap's, with the merged remote head as second parent; the same
+//! transaction removes the pending merge.
 
 use ferry_core::{ComponentId, LaneId, Object, ObjectId, RefName, Snap};
 use ferry_store::refs::sqlite::update_refs_in;
@@ -15,6 +19,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::hashing::{cacheable_entries, BlobSink};
 use crate::meta;
+use crate::pending::{self, PendingMerge};
 use crate::resolve::resolve_component;
 use crate::stat_cache::{self, now_ns};
 use crate::status::Examined;
@@ -40,6 +45,8 @@ pub struct NewSnap {
     pub snap: ObjectId,
     /// Its parent, if any.
     pub parent: Option<ObjectId>,
+    /// The second parent, when the snap completes a pending merge.
+    pub merged: Option<ObjectId>,
     /// The head ref that now points at it.
     pub head: RefName,
     /// Number of files added since the base snap.
@@ -69,7 +76,6 @@ impl Workspace {
         let store = self.object_store();
         let batch = store.batch();
         let sink = BlobSink {
-            store,
             batch: batch.as_ref(),
         };
         let examined = self.examine(selected, Some(sink))?;
@@ -78,12 +84,14 @@ impl Workspace {
         let mut pending = Vec::new();
         let mut unchanged = Vec::new();
         for item in &examined {
-            if item.changes.is_empty() {
+            let head = self.head(&item.component.id, lane.as_ref())?;
+            let merged = self.pending_merge(item, &head)?.map(|m| m.theirs);
+            if item.changes.is_empty() && merged.is_none() {
                 unchanged.push(item.component.id.clone());
                 continue;
             }
-            let head = self.head(&item.component.id, lane.as_ref())?;
-            let snap = self.build_snap(item, &head, &author, timestamp, message)?;
+            let stamp = (author.as_str(), timestamp, message);
+            let snap = self.build_snap(item, &head, merged, stamp)?;
             let encoded = Object::Snap(snap).encode();
             let id = ObjectId::digest(&encoded);
             batch.add_encoded(&id, &encoded)?;
@@ -92,6 +100,7 @@ impl Workspace {
                     component: item.component.id.clone(),
                     snap: id,
                     parent: head.parent,
+                    merged,
                     head: head.name.clone(),
                     added: item.changes.added.len(),
                     modified: item.changes.modified.len(),
@@ -135,22 +144,44 @@ impl Workspace {
         Ok(selected)
     }
 
+    /// Returns the pending merge of an examined component, after checking
+    /// that it still applies to `head` and that its content conflicts are
+    /// resolved.
+    fn pending_merge(&self, item: &Examined, head: &Head) -> Result<Option<PendingMerge>> {
+        let component = &item.component.id;
+        let Some(merge) = self.read(|c| pending::get(c, component))? else {
+            return Ok(None);
+        };
+        if merge.head != head.name || head.parent != Some(merge.ours) {
+            return Err(Error::PendingMergeStale {
+                component: component.clone(),
+                ours: merge.ours,
+                head: head.parent,
+            });
+        }
+        pending::reject_markers(&merge, &item.work.dir)?;
+        Ok(Some(merge))
+    }
+
+    /// Builds the snap of `item` on `head`, with `merged` as second parent
+    /// when it completes a merge. `stamp` is the author, the timestamp and
+    /// the message.
     fn build_snap(
         &self,
         item: &Examined,
         head: &Head,
-        author: &str,
-        timestamp: i64,
-        message: &str,
+        merged: Option<ObjectId>,
+        (author, timestamp, message): (&str, i64, &str),
     ) -> Result<Snap> {
-        let parent_generation = match head.parent {
-            Some(parent) => Some(self.read_snap(&parent)?.generation),
-            None => None,
-        };
+        let parents: Vec<ObjectId> = head.parent.into_iter().chain(merged).collect();
+        let mut generations = Vec::with_capacity(parents.len());
+        for parent in &parents {
+            generations.push(self.read_snap(parent)?.generation);
+        }
         let snap = Snap {
             component: item.component.id.clone(),
-            generation: Snap::generation_after(parent_generation),
-            parents: head.parent.into_iter().collect(),
+            generation: Snap::generation_after(generations),
+            parents,
             files: item.entries.clone(),
             author: author.to_owned(),
             timestamp,
@@ -179,6 +210,9 @@ impl Workspace {
             update_refs_in(tx, LOCAL_NAMESPACE, &edits)?;
             for item in pending {
                 meta::set_base(tx, &item.report.component, item.report.snap)?;
+                if item.report.merged.is_some() {
+                    crate::pending::delete(tx, &item.report.component)?;
+                }
             }
             // Every blob hashed here was written to the store, so every
             // entry may be cached.

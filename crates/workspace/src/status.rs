@@ -11,6 +11,7 @@ use crate::diff::{diff, Changes};
 use crate::error::{Error, Result};
 use crate::hashing::{cacheable_entries, hash_directories, BlobSink, DirectoryWork};
 use crate::meta::TrackedComponent;
+use crate::pending::{self, PendingMerge};
 use crate::scan::{scan_dir, Unsupported};
 use crate::stat_cache::{self, now_ns, CacheEntry};
 use crate::workspace::{remote_namespace, StoreGraph, Workspace};
@@ -41,6 +42,8 @@ pub struct ComponentStatus {
     pub unsupported: Vec<Unsupported>,
     /// The comparison with each remote that has this ref.
     pub remotes: Vec<RemoteTracking>,
+    /// A merge that stopped on conflicts and waits for `ferry snap`.
+    pub pending_merge: Option<PendingMerge>,
 }
 
 impl ComponentStatus {
@@ -113,6 +116,7 @@ impl Workspace {
         for item in examined {
             let head = self.head(&item.component.id, lane.as_ref())?;
             let tracking = self.remote_tracking(&remotes, &head.name, head.current)?;
+            let pending_merge = self.read(|c| pending::get(c, &item.component.id))?;
             statuses.push(ComponentStatus {
                 id: item.component.id,
                 dir: item.component.dir,
@@ -121,6 +125,7 @@ impl Workspace {
                 changes: item.changes,
                 unsupported: item.work.tree.unsupported,
                 remotes: tracking,
+                pending_merge,
             });
         }
         Ok(StatusReport {

@@ -1,9 +1,11 @@
 //! `ferry export`.
 
-use ferry_client::{RefReport, RefStatus};
+use ferry_client::{LandingEnd, LandingPolicy, RefReport, RefStatus};
 use ferry_core::protocol::RejectionCode;
 use ferry_core::RefName;
+use ferry_workspace::reconcile::{LandOptions, LandOutcome, Strategy};
 use ferry_workspace::sync::export::{ExportOptions, ExportOutcome};
+use ferry_workspace::Workspace;
 
 use super::Invocation;
 use crate::failure::UserError;
@@ -24,8 +26,25 @@ pub struct Args {
     #[arg(long, value_name = "NAME")]
     remote: Option<String>,
     /// Only finish an interrupted export, and fail when there is none.
-    #[arg(long, conflicts_with_all = ["components", "lane"])]
+    #[arg(long, conflicts_with_all = ["components", "lane", "rebase", "merge"])]
     resume: bool,
+    /// When a head was rejected because the remote moved on, fetch, replay
+    /// the local snaps onto the remote head, and export again. Local merge
+    /// snaps, which cannot be replayed, are merged instead. A conflict
+    /// stops the export with no ref changed.
+    #[arg(long, conflicts_with = "merge")]
+    rebase: bool,
+    /// When a head was rejected because the remote moved on, fetch, merge
+    /// the remote head into the local one, and export again. A conflict
+    /// stops the export with no ref changed.
+    #[arg(long)]
+    merge: bool,
+    /// With --rebase or --merge: the maximum number of export attempts,
+    /// including the first. Waits between attempts grow exponentially from
+    /// 50 ms up to 5 s, each a random fraction of that bound.
+    #[arg(long, value_name = "N", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max_attempts: u32,
 }
 
 /// Runs `ferry export`. Exits with status 1 when the server rejected the
@@ -39,11 +58,82 @@ pub fn run(invocation: &Invocation, args: Args) -> anyhow::Result<()> {
         resume: args.resume,
     };
     let bars = Bars::new(invocation.output.json);
-    let outcome = workspace.export(&options, &bars)?;
+    let strategy = match (args.rebase, args.merge) {
+        (true, _) => Strategy::Rebase,
+        (_, true) => Strategy::Merge,
+        _ => return export_once(invocation, &workspace, &options, &bars),
+    };
+    let land = LandOptions {
+        export: options,
+        strategy,
+        policy: LandingPolicy {
+            max_attempts: args.max_attempts,
+            ..LandingPolicy::default()
+        },
+    };
+    let outcome = workspace.export_landing(&land, &bars)?;
+    invocation.output.emit(&outcome, print_landing)?;
+    match landing_error(&outcome) {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
+}
+
+fn export_once(
+    invocation: &Invocation,
+    workspace: &Workspace,
+    options: &ExportOptions,
+    bars: &Bars,
+) -> anyhow::Result<()> {
+    let outcome = workspace.export(options, bars)?;
     invocation.output.emit(&outcome, print)?;
     match rejection_error(&outcome) {
         Some(error) => Err(error.into()),
         None => Ok(()),
+    }
+}
+
+/// Prints the reconciles and the last export in the order they ran.
+fn print_landing(outcome: &LandOutcome) {
+    // A reconcile that stopped the loop ran after the last export.
+    let (before, after) = match outcome.reconciles.split_last() {
+        Some((last, earlier)) if outcome.end == LandingEnd::Stopped => (earlier, Some(last)),
+        _ => (outcome.reconciles.as_slice(), None),
+    };
+    before.iter().for_each(super::reconcile::print_report);
+    print(&outcome.export);
+    after.into_iter().for_each(super::reconcile::print_report);
+    let attempts = outcome.attempts;
+    match outcome.end {
+        LandingEnd::Committed => println!("Landed after {attempts} attempt(s)"),
+        LandingEnd::Stopped => println!("Stopped after {attempts} attempt(s) on a conflict"),
+        LandingEnd::Rejected => println!("Rejected after {attempts} attempt(s)"),
+        LandingEnd::OutOfAttempts => {
+            println!("Still diverged after {attempts} attempt(s); giving up")
+        }
+    }
+}
+
+/// Returns the error that makes an export that did not land exit with
+/// status 1.
+fn landing_error(outcome: &LandOutcome) -> Option<anyhow::Error> {
+    match outcome.end {
+        LandingEnd::Committed => None,
+        LandingEnd::Stopped => {
+            let last = outcome.reconciles.last()?;
+            last.conflict_error().map(Into::into)
+        }
+        LandingEnd::Rejected => rejection_error(&outcome.export).map(Into::into),
+        LandingEnd::OutOfAttempts => Some(
+            UserError {
+                message: format!(
+                    "remote {} moved on before each of {} export attempts, so no ref changed",
+                    outcome.export.remote, outcome.attempts
+                ),
+                hint: "run the export again, or pass a larger --max-attempts".to_owned(),
+            }
+            .into(),
+        ),
     }
 }
 
@@ -135,8 +225,8 @@ fn ref_hint(name: &RefName, code: RejectionCode) -> Option<String> {
     };
     match code {
         RejectionCode::Diverged | RejectionCode::NonFastForward => Some(format!(
-            "the remote head moved on; run `{import}`, then `ferry merge` to combine both \
-             heads, and export again"
+            "the remote head moved on; run `ferry export --rebase` (or --merge) to fetch, \
+             combine both heads and export again, or `{import}` and `ferry merge` by hand"
         )),
         RejectionCode::TagExists => Some(format!(
             "tags never move; tag a new version with `ferry tag {}`",

@@ -6,10 +6,14 @@ pub mod checkout;
 pub mod config;
 pub mod export;
 pub mod fetch;
+pub mod fsck;
 pub mod import;
 pub mod init;
 pub mod lane;
 pub mod log;
+pub mod merge;
+pub mod rebase;
+pub mod reconcile;
 pub mod remote;
 pub mod scope;
 pub mod serve;
@@ -65,6 +69,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Log(args) => log::run(&context, args),
         Command::Lane(args) => lane::run(&context, args),
         Command::Checkout(args) => checkout::run(&context, args),
+        Command::Merge(args) => merge::run(&context, args),
+        Command::Rebase(args) => rebase::run(&context, args),
         Command::Remote(args) => remote::run(&context, args),
         Command::Config(args) => config::run(&context, args),
         Command::Serve(args) => serve::run(&context, args),
@@ -72,5 +78,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export(args) => export::run(&context, args),
         Command::Import(args) => import::run(&context, args),
         Command::Fetch(args) => fetch::run(&context, args),
+        Command::Fsck(args) => fsck::run(&context, args),
     }
 }

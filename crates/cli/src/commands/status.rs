@@ -29,7 +29,8 @@ fn print(report: &StatusReport, all: bool) {
         if component.is_dirty() {
             changed += 1;
         }
-        if component.is_dirty() || !component.remotes.is_empty() || all {
+        let shown = component.is_dirty() || !component.remotes.is_empty();
+        if shown || component.pending_merge.is_some() || all {
             print_component(component);
         }
     }
@@ -65,6 +66,18 @@ fn print_component(component: &ComponentStatus) {
     }
     for entry in &component.unsupported {
         println!("  unsupported {}: {}", entry.kind, entry.path);
+    }
+    if let Some(merge) = &component.pending_merge {
+        println!(
+            "  merging {} from {} into {}; resolve, then `ferry snap {}`",
+            merge.theirs.short(),
+            merge.remote,
+            merge.ours.short(),
+            component.id
+        );
+        for conflict in &merge.conflicts {
+            println!("  conflict ({}): {}", conflict.kind, conflict.path);
+        }
     }
     for tracking in &component.remotes {
         let remote = &tracking.remote;

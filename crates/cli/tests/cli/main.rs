@@ -10,8 +10,10 @@ mod corpus_remote;
 #[cfg(feature = "failpoints")]
 mod crash;
 mod export;
+mod fsck;
 mod import;
 mod init;
+mod land;
 mod lane;
 mod log;
 mod remote;

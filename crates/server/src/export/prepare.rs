@@ -40,7 +40,7 @@ pub fn prepare(
         .iter()
         .map(|update| (update.new, update.name.component().clone()))
         .collect();
-    let closure = closure::walk(app, &graph, &heads)?;
+    let closure = closure::walk(app, &graph, &heads).map_err(|error| ended_or(app, id, error))?;
     let collecting =
         app.stores
             .exports
@@ -62,6 +62,17 @@ pub fn prepare(
         refs: plan.refs,
         new_objects: closure.objects.len() as u64,
     })
+}
+
+/// Returns the rejection of export `id` if it is no longer live, else
+/// `error`. A long closure walk can outlast the export's lease, and once
+/// the export has expired a collection may remove the objects it uploaded,
+/// so a snap the walk finds missing is then no fault of the client.
+fn ended_or(app: &AppState, id: &ExportId, error: ApiError) -> ApiError {
+    match load_live(app, id) {
+        Ok(_) => error,
+        Err(ended) => ended,
+    }
 }
 
 /// Returns the rejection for an object that garbage collection is

@@ -32,7 +32,7 @@ pub fn upload(app: &AppState, id: &ExportId, body: impl Read) -> Result<UploadRe
         .recorded_objects(id)?
         .into_iter()
         .collect();
-    // Checked after reading the records: collection forgets the records of
+    // Checked after reading the records: collection deletes the records of
     // an export that expired more than the grace window ago, and such an
     // export must be rejected as ended, not have every object rejected as
     // never offered.

@@ -238,12 +238,12 @@ pub trait ExportStore: Send + Sync {
     /// already removed and unmarked is skipped.
     ///
     /// Overlapping collections (two server instances, or an admin request
-    /// beside the background sweep) receive the same marks. Checking the
-    /// mark and removing the object inside the transaction that clears it
-    /// means a negotiation, which needs the same write lock, sees the
-    /// object either still marked, and rejects the offer, or already gone
-    /// and unmarked, so an object uploaded anew afterwards is never removed
-    /// by the slower collection.
+    /// beside the background sweep) receive the same marks. The mark is
+    /// checked, the object removed and the mark cleared in one transaction.
+    /// A negotiation needs the same write lock, so it finds the object
+    /// either still marked, and rejects the offer, or already removed and
+    /// unmarked. An object uploaded anew after that is therefore never
+    /// removed by the slower collection.
     fn remove_collected(
         &self,
         objects: &[ObjectId],

@@ -200,18 +200,21 @@ struct FsBatch<'a> {
 impl FsBatch<'_> {
     /// Reports whether `id` needs no new file: stored or staged already.
     fn is_known(&self, id: &ObjectId) -> Result<bool, ObjectStoreError> {
-        let staged = self.staged.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(staged.ids.contains(id) || self.store.contains(id)?)
+        let staged = {
+            let staged = self.staged.lock().unwrap_or_else(|p| p.into_inner());
+            staged.ids.contains(id)
+        };
+        Ok(staged || self.store.contains(id)?)
     }
 
+    /// Writes a temporary file for `id` with `write`. The caller checked
+    /// that `id` is not known; a concurrent add of the same id wins the
+    /// race harmlessly, and the loser's file is dropped.
     fn stage(
         &self,
         id: &ObjectId,
         write: impl FnOnce(&mut File) -> io::Result<()>,
     ) -> Result<(), ObjectStoreError> {
-        if self.is_known(id)? {
-            return Ok(());
-        }
         let tmp = &self.store.tmp;
         let mut temp = tempfile::NamedTempFile::new_in(tmp).map_err(io_error(tmp))?;
         write(temp.as_file_mut()).map_err(io_error(temp.path()))?;
@@ -229,14 +232,21 @@ impl ObjectBatch for FsBatch<'_> {
         if self.is_known(id)? {
             return Ok(());
         }
-        self.add_compressed(id, &compress(encoded))
+        let compressed = compress(encoded);
+        self.stage(id, |file| file.write_all(&compressed))
     }
 
     fn add_compressed(&self, id: &ObjectId, compressed: &[u8]) -> Result<(), ObjectStoreError> {
+        if self.is_known(id)? {
+            return Ok(());
+        }
         self.stage(id, |file| file.write_all(compressed))
     }
 
     fn add_reader(&self, id: &ObjectId, compressed: &mut dyn Read) -> Result<(), ObjectStoreError> {
+        if self.is_known(id)? {
+            return Ok(());
+        }
         self.stage(id, |file| io::copy(compressed, file).map(drop))
     }
 
@@ -249,11 +259,16 @@ impl ObjectBatch for FsBatch<'_> {
         sync_file_system(&store.tmp)?;
 
         let count = staged.files.len();
+        // Each fan-out directory is checked once, not once per object.
+        let mut present_dirs = HashSet::new();
         for (id, temp) in staged.files {
             let target = store.path_of(&id);
             let dir = target.parent().expect("object paths have a fan-out parent");
-            if !dir.exists() {
-                fs::create_dir_all(dir).map_err(io_error(dir))?;
+            if !present_dirs.contains(dir) {
+                if !dir.exists() {
+                    fs::create_dir_all(dir).map_err(io_error(dir))?;
+                }
+                present_dirs.insert(dir.to_path_buf());
             }
             temp.persist(&target)
                 .map_err(|error| io_error(&target)(error.error))?;

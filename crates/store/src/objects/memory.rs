@@ -99,8 +99,30 @@ struct MemoryBatch<'a> {
     staged: Mutex<HashMap<ObjectId, Vec<u8>>>,
 }
 
+impl MemoryBatch<'_> {
+    /// Reports whether `id` is stored or staged already.
+    fn is_known(&self, id: &ObjectId) -> bool {
+        let staged = self
+            .staged
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .contains_key(id);
+        staged || self.store.objects().contains_key(id)
+    }
+}
+
 impl ObjectBatch for MemoryBatch<'_> {
+    fn add_encoded(&self, id: &ObjectId, encoded: &[u8]) -> Result<(), ObjectStoreError> {
+        if self.is_known(id) {
+            return Ok(());
+        }
+        self.add_compressed(id, &compress(encoded))
+    }
+
     fn add_compressed(&self, id: &ObjectId, compressed: &[u8]) -> Result<(), ObjectStoreError> {
+        if self.is_known(id) {
+            return Ok(());
+        }
         self.staged
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -109,6 +131,9 @@ impl ObjectBatch for MemoryBatch<'_> {
     }
 
     fn add_reader(&self, id: &ObjectId, compressed: &mut dyn Read) -> Result<(), ObjectStoreError> {
+        if self.is_known(id) {
+            return Ok(());
+        }
         let mut bytes = Vec::new();
         compressed
             .read_to_end(&mut bytes)
