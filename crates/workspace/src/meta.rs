@@ -13,7 +13,11 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::error::{Error, Result};
 
 /// Schema version stored in `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
+
+/// The first schema version whose stat cache records the ctime. Older
+/// caches are dropped on open; they only cost a rehash.
+const STAT_CACHE_CTIME_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS ws_components (
@@ -38,6 +42,7 @@ CREATE TABLE IF NOT EXISTS ws_stat_cache (
     path      TEXT NOT NULL,
     size      INTEGER NOT NULL,
     mtime_ns  INTEGER NOT NULL,
+    ctime_ns  INTEGER NOT NULL,
     inode     INTEGER NOT NULL,
     mode      INTEGER NOT NULL,
     blob      BLOB NOT NULL,
@@ -80,6 +85,9 @@ pub fn init_schema(connection: &Connection) -> Result<()> {
         return Err(Error::InvalidState(format!(
             "schema version {version} is newer than this ferry supports ({SCHEMA_VERSION})"
         )));
+    }
+    if version < STAT_CACHE_CTIME_VERSION {
+        connection.execute_batch("DROP TABLE IF EXISTS ws_stat_cache")?;
     }
     connection.execute_batch(SCHEMA)?;
     connection.pragma_update(None, "user_version", SCHEMA_VERSION)?;
@@ -286,5 +294,28 @@ mod tests {
             init_schema(&connection),
             Err(Error::InvalidState(_))
         ));
+    }
+
+    #[test]
+    fn stat_cache_without_ctime_is_replaced() {
+        let connection = Connection::open_in_memory().expect("database");
+        connection
+            .execute_batch(
+                "CREATE TABLE ws_stat_cache (component TEXT, path TEXT, size INTEGER,
+                 mtime_ns INTEGER, inode INTEGER, mode INTEGER, blob BLOB,
+                 PRIMARY KEY (component, path)) WITHOUT ROWID;
+                 INSERT INTO ws_stat_cache VALUES ('mui/Button', 'a.js', 1, 2, 3, 0, x'00');
+                 PRAGMA user_version = 2;",
+            )
+            .expect("old schema");
+        init_schema(&connection).expect("upgrade");
+        let rows: i64 = connection
+            .query_row(
+                "SELECT count(*) FROM ws_stat_cache WHERE ctime_ns >= 0",
+                [],
+                |row| row.get(0),
+            )
+            .expect("ctime column exists");
+        assert_eq!(rows, 0, "old entries are dropped");
     }
 }

@@ -39,6 +39,11 @@ pub struct FileStat {
     pub size: u64,
     /// Modification time in nanoseconds since the Unix epoch.
     pub mtime_ns: i64,
+    /// Status change time in nanoseconds since the Unix epoch, or 0 where
+    /// the platform has none. Unlike the mtime, no program can set it, so
+    /// a file replaced by one with the same size and a restored mtime
+    /// (as `tar` leaves it) still differs here.
+    pub ctime_ns: i64,
     /// Inode number, or 0 where the platform has none.
     pub inode: u64,
     /// Whether the file is executable.
@@ -159,9 +164,24 @@ pub fn stat_of(metadata: &Metadata) -> FileStat {
     FileStat {
         size: metadata.len(),
         mtime_ns,
+        ctime_ns: ctime_of(metadata),
         inode: inode_of(metadata),
         mode: mode_of(metadata),
     }
+}
+
+#[cfg(unix)]
+fn ctime_of(metadata: &Metadata) -> i64 {
+    use std::os::unix::fs::MetadataExt;
+    metadata
+        .ctime()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(metadata.ctime_nsec())
+}
+
+#[cfg(not(unix))]
+fn ctime_of(_metadata: &Metadata) -> i64 {
+    0
 }
 
 #[cfg(unix)]

@@ -1,14 +1,17 @@
 //! The stat cache: file metadata mapped to the blob id of the contents.
 //!
 //! `status` and `snap` trust a cached blob id when a file's size, mtime,
-//! inode and mode are unchanged, and only rehash the rest. Two rules keep
-//! that trust safe:
+//! ctime, inode and mode are unchanged, and only rehash the rest. The
+//! ctime matters because unpacking an archive restores each file's mtime:
+//! a file replaced by one of the same size, with the same mtime, may get
+//! the freed inode number back, and only its ctime then tells them apart.
+//! Two rules keep that trust safe:
 //!
-//! - An entry is recorded only when the file's mtime was at least
-//!   [`RACY_WINDOW_NS`] older than the clock when its metadata was read. A
-//!   file rewritten within the same timestamp tick as the read would
-//!   otherwise keep its old metadata and hide the change. The window is
-//!   2 s so that file systems with coarse timestamps (FAT has 2 s) are
+//! - An entry is recorded only when the file's mtime and ctime were at
+//!   least [`RACY_WINDOW_NS`] older than the clock when its metadata was
+//!   read. A file rewritten within the same timestamp tick as the read
+//!   would otherwise keep its old metadata and hide the change. The window
+//!   is 2 s so that file systems with coarse timestamps (FAT has 2 s) are
 //!   covered too. Such "racy" files are simply hashed again next time.
 //! - Every blob id in the cache is stored in the object store: entries are
 //!   written only by `snap` and `checkout`, which store the blobs first, and
@@ -51,7 +54,8 @@ pub fn lookup(cache: &ComponentCache, file: &ScannedFile) -> Option<ObjectId> {
 
 /// Reports whether an entry for `stat`, read at `read_at_ns`, may be cached.
 pub fn is_cacheable(stat: &FileStat, read_at_ns: i64) -> bool {
-    stat.mtime_ns.saturating_add(RACY_WINDOW_NS) < read_at_ns
+    let changed_ns = stat.mtime_ns.max(stat.ctime_ns);
+    changed_ns.saturating_add(RACY_WINDOW_NS) < read_at_ns
 }
 
 /// Returns the current time in nanoseconds since the Unix epoch.
@@ -66,7 +70,7 @@ pub fn now_ns() -> i64 {
 /// Loads the cache of `component`.
 pub fn load(connection: &Connection, component: &ComponentId) -> Result<ComponentCache> {
     let mut statement = connection.prepare_cached(
-        "SELECT path, size, mtime_ns, inode, mode, blob FROM ws_stat_cache
+        "SELECT path, size, mtime_ns, ctime_ns, inode, mode, blob FROM ws_stat_cache
          WHERE component = ?1",
     )?;
     let rows = statement.query_map(params![component.as_str()], |row| {
@@ -76,15 +80,17 @@ pub fn load(connection: &Connection, component: &ComponentId) -> Result<Componen
             row.get::<_, i64>(2)?,
             row.get::<_, i64>(3)?,
             row.get::<_, i64>(4)?,
-            row.get::<_, Vec<u8>>(5)?,
+            row.get::<_, i64>(5)?,
+            row.get::<_, Vec<u8>>(6)?,
         ))
     })?;
     let mut cache = ComponentCache::new();
     for row in rows {
-        let (path, size, mtime_ns, inode, mode, blob) = row?;
+        let (path, size, mtime_ns, ctime_ns, inode, mode, blob) = row?;
         let stat = FileStat {
             size: size as u64,
             mtime_ns,
+            ctime_ns,
             inode: inode as u64,
             mode: if mode == 1 {
                 FileMode::Executable
@@ -119,8 +125,8 @@ pub fn upsert(
 ) -> Result<()> {
     let mut statement = connection.prepare_cached(
         "INSERT OR REPLACE INTO ws_stat_cache
-         (component, path, size, mtime_ns, inode, mode, blob)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+         (component, path, size, mtime_ns, ctime_ns, inode, mode, blob)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
     for (path, entry) in entries {
         // SQLite integers are signed; sizes and inodes are stored bit for
@@ -130,6 +136,7 @@ pub fn upsert(
             path.as_str(),
             entry.stat.size as i64,
             entry.stat.mtime_ns,
+            entry.stat.ctime_ns,
             entry.stat.inode as i64,
             i64::from(entry.stat.mode == FileMode::Executable),
             entry.blob.as_bytes().as_slice(),
@@ -146,6 +153,7 @@ mod tests {
         FileStat {
             size: u64::MAX,
             mtime_ns,
+            ctime_ns: mtime_ns,
             inode: u64::MAX - 1,
             mode: FileMode::Executable,
         }
@@ -157,6 +165,34 @@ mod tests {
         assert!(is_cacheable(&stat(now - RACY_WINDOW_NS - 1), now));
         assert!(!is_cacheable(&stat(now - RACY_WINDOW_NS), now));
         assert!(!is_cacheable(&stat(now + 5), now));
+    }
+
+    #[test]
+    fn recent_ctime_is_racy() {
+        let now = 10 * RACY_WINDOW_NS;
+        let mut restored = stat(now - 5 * RACY_WINDOW_NS);
+        restored.ctime_ns = now - 1;
+        assert!(!is_cacheable(&restored, now));
+    }
+
+    #[test]
+    fn changed_ctime_misses() {
+        let path: FilePath = "Button.js".parse().expect("valid");
+        let mut cache = ComponentCache::new();
+        let entry = CacheEntry {
+            stat: stat(42),
+            blob: ObjectId::digest(b"blob"),
+        };
+        cache.insert(path.clone(), entry);
+        // Same size, mtime, inode and mode: a file unpacked over the old
+        // one into its freed inode.
+        let mut replaced = stat(42);
+        replaced.ctime_ns += 1;
+        let scanned = ScannedFile {
+            path,
+            stat: replaced,
+        };
+        assert_eq!(lookup(&cache, &scanned), None);
     }
 
     #[test]
