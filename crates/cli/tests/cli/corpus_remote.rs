@@ -6,24 +6,17 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
 
+use ferry_store::{FsObjectStore, ObjectStore};
 use serde_json::Value;
 
 use crate::corpus::{assert_trees_equal, component_dirs, read_tree, unpack};
 use crate::server::Serve;
 use crate::support::{snapped_components, Sandbox};
 
-/// Counts the objects in a workspace's object store.
+/// Counts the objects in a workspace's object store, packed or not.
 fn count_objects(sandbox: &Sandbox) -> usize {
-    let root = sandbox.join(".ferry/objects");
-    let mut count = 0;
-    for fan_out in fs::read_dir(&root).expect("read object store") {
-        let fan_out = fan_out.expect("entry");
-        if fan_out.file_name() == "tmp" || !fan_out.file_type().expect("type").is_dir() {
-            continue;
-        }
-        count += fs::read_dir(fan_out.path()).expect("read fan-out").count();
-    }
-    count
+    let store = FsObjectStore::open(sandbox.join(".ferry/objects")).expect("open object store");
+    store.list().expect("list objects").len()
 }
 
 /// Returns the ref names of a report whose `refs` have `status`.

@@ -11,27 +11,35 @@
 //! Writes remember the directories they touched, and [`ObjectStore::flush`]
 //! fsyncs them all at once.
 //!
-//! A batch ([`ObjectStore::batch`]) avoids the per-object fsync: it writes
-//! every object to a temporary file, syncs the whole file system once
-//! (`syncfs`), renames them all into place, and syncs once more. Data is
-//! durable before any rename, so after a crash an object file is either
-//! absent or complete, as with single writes.
+//! A batch ([`ObjectStore::batch`]) avoids the per-object fsync and, when
+//! it is large, the per-object file: see [`super::fs_batch`]. Large batches
+//! become one pack file in `ROOT/packs`, which [`PackSet`] loads and
+//! searches. A lookup tries the loaded packs, then the object's own file,
+//! and only when both miss looks for pack files that other processes
+//! added since, so a present object is never reported missing. Removal of
+//! a packed object writes a tombstone, as [`super::packs`] describes.
 
 use std::collections::HashSet;
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use ferry_core::ObjectId;
 
+use super::fs_batch::FsBatch;
+use super::packs::PackSet;
 use super::{compress, decompress_verified, ObjectBatch, ObjectStore, ObjectStoreError};
+
+/// Name of the directory of pack files under the store's root.
+const PACKS_DIR: &str = "packs";
 
 /// An object store in a local directory.
 #[derive(Debug)]
 pub struct FsObjectStore {
     root: PathBuf,
     tmp: PathBuf,
+    packs: PackSet,
     /// Directories holding renames that are not yet durable.
     unsynced_dirs: Mutex<HashSet<PathBuf>>,
 }
@@ -49,9 +57,11 @@ impl FsObjectStore {
         let root = root.into();
         let tmp = root.join("tmp");
         fs::create_dir_all(&tmp).map_err(io_error(&tmp))?;
+        let packs = PackSet::open(root.join(PACKS_DIR))?;
         Ok(Self {
             root,
             tmp,
+            packs,
             unsynced_dirs: Mutex::new(HashSet::new()),
         })
     }
@@ -61,18 +71,62 @@ impl FsObjectStore {
         &self.root
     }
 
-    /// Returns the path of the file that stores `id`.
+    /// Returns the path of the file that stores `id` when it is not
+    /// packed.
     pub fn path_of(&self, id: &ObjectId) -> PathBuf {
         let hex = id.to_hex();
         self.root.join(&hex[..2]).join(&hex[2..])
     }
 
+    /// Returns the directory of temporary files.
+    pub(super) fn tmp_dir(&self) -> &Path {
+        &self.tmp
+    }
+
+    /// Returns the pack files.
+    pub(super) fn packs(&self) -> &PackSet {
+        &self.packs
+    }
+
+    /// Returns the zstd form of `id` from a pack or from its own file.
     fn read_file(&self, id: &ObjectId) -> Result<Vec<u8>, ObjectStoreError> {
+        if let Some(location) = self.packs.find(id)? {
+            return location.read();
+        }
         let path = self.path_of(id);
-        fs::read(&path).map_err(|source| match source.kind() {
-            io::ErrorKind::NotFound => ObjectStoreError::NotFound(*id),
-            _ => ObjectStoreError::Io { path, source },
-        })
+        match fs::read(&path) {
+            Ok(bytes) => Ok(bytes),
+            Err(source) if source.kind() == io::ErrorKind::NotFound => {
+                match self.find_in_new_packs(id)? {
+                    Some(location) => location.read(),
+                    None => Err(ObjectStoreError::NotFound(*id)),
+                }
+            }
+            Err(source) => Err(ObjectStoreError::Io { path, source }),
+        }
+    }
+
+    /// Reports whether `id` is in a loaded pack or in its own file,
+    /// without looking for packs added since the last scan. A `false` may
+    /// therefore be wrong, which costs a batch only a duplicate copy.
+    pub(super) fn contains_known(&self, id: &ObjectId) -> Result<bool, ObjectStoreError> {
+        if self.packs.find(id)?.is_some() {
+            return Ok(true);
+        }
+        let path = self.path_of(id);
+        path.try_exists().map_err(io_error(&path))
+    }
+
+    /// Looks for `id` in pack files added since the last scan.
+    fn find_in_new_packs(
+        &self,
+        id: &ObjectId,
+    ) -> Result<Option<super::packs::Location>, ObjectStoreError> {
+        if self.packs.refresh()? {
+            self.packs.find(id)
+        } else {
+            Ok(None)
+        }
     }
 
     fn remember_unsynced(&self, dir: PathBuf) {
@@ -85,8 +139,10 @@ impl FsObjectStore {
 
 impl ObjectStore for FsObjectStore {
     fn contains(&self, id: &ObjectId) -> Result<bool, ObjectStoreError> {
-        let path = self.path_of(id);
-        path.try_exists().map_err(io_error(&path))
+        if self.contains_known(id)? {
+            return Ok(true);
+        }
+        Ok(self.find_in_new_packs(id)?.is_some())
     }
 
     fn read_encoded(&self, id: &ObjectId) -> Result<Vec<u8>, ObjectStoreError> {
@@ -107,10 +163,10 @@ impl ObjectStore for FsObjectStore {
     }
 
     fn write_compressed(&self, id: &ObjectId, compressed: &[u8]) -> Result<(), ObjectStoreError> {
-        let target = self.path_of(id);
-        if target.try_exists().map_err(io_error(&target))? {
+        if self.contains(id)? {
             return Ok(());
         }
+        let target = self.path_of(id);
         let dir = target.parent().expect("object paths have a fan-out parent");
         if !dir.exists() {
             fs::create_dir_all(dir).map_err(io_error(dir))?;
@@ -128,10 +184,7 @@ impl ObjectStore for FsObjectStore {
     }
 
     fn batch(&self) -> Box<dyn ObjectBatch + '_> {
-        Box::new(FsBatch {
-            store: self,
-            staged: Mutex::new(Staged::default()),
-        })
+        Box::new(FsBatch::new(self))
     }
 
     fn flush(&self) -> Result<(), ObjectStoreError> {
@@ -151,7 +204,7 @@ impl ObjectStore for FsObjectStore {
     }
 
     fn list(&self) -> Result<Vec<ObjectId>, ObjectStoreError> {
-        let mut ids = Vec::new();
+        let mut ids: HashSet<ObjectId> = self.packs.ids()?.into_iter().collect();
         for fan_out in fs::read_dir(&self.root).map_err(io_error(&self.root))? {
             let fan_out = fan_out.map_err(io_error(&self.root))?;
             let prefix = fan_out.file_name();
@@ -168,123 +221,21 @@ impl ObjectStore for FsObjectStore {
                     .to_str()
                     .and_then(|rest| format!("{prefix}{rest}").parse().ok())
                 {
-                    ids.push(id);
+                    ids.insert(id);
                 }
             }
         }
-        Ok(ids)
+        Ok(ids.into_iter().collect())
     }
 
     fn remove(&self, id: &ObjectId) -> Result<(), ObjectStoreError> {
         let path = self.path_of(id);
         match fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(source) => Err(ObjectStoreError::Io { path, source }),
+            Ok(()) => {}
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+            Err(source) => return Err(ObjectStoreError::Io { path, source }),
         }
+        // The same object may sit in its own file and in packs.
+        self.packs.remove(id)
     }
-}
-
-#[derive(Default)]
-struct Staged {
-    ids: HashSet<ObjectId>,
-    files: Vec<(ObjectId, tempfile::TempPath)>,
-}
-
-/// Objects staged as unsynced temporary files until commit.
-struct FsBatch<'a> {
-    store: &'a FsObjectStore,
-    staged: Mutex<Staged>,
-}
-
-impl FsBatch<'_> {
-    /// Reports whether `id` needs no new file: stored or staged already.
-    fn is_known(&self, id: &ObjectId) -> Result<bool, ObjectStoreError> {
-        let staged = {
-            let staged = self.staged.lock().unwrap_or_else(|p| p.into_inner());
-            staged.ids.contains(id)
-        };
-        Ok(staged || self.store.contains(id)?)
-    }
-
-    /// Writes a temporary file for `id` with `write`. The caller checked
-    /// that `id` is not known; a concurrent add of the same id wins the
-    /// race harmlessly, and the loser's file is dropped.
-    fn stage(
-        &self,
-        id: &ObjectId,
-        write: impl FnOnce(&mut File) -> io::Result<()>,
-    ) -> Result<(), ObjectStoreError> {
-        let tmp = &self.store.tmp;
-        let mut temp = tempfile::NamedTempFile::new_in(tmp).map_err(io_error(tmp))?;
-        write(temp.as_file_mut()).map_err(io_error(temp.path()))?;
-        let mut staged = self.staged.lock().unwrap_or_else(|p| p.into_inner());
-        if staged.ids.insert(*id) {
-            staged.files.push((*id, temp.into_temp_path()));
-        }
-        Ok(())
-    }
-}
-
-impl ObjectBatch for FsBatch<'_> {
-    fn add_encoded(&self, id: &ObjectId, encoded: &[u8]) -> Result<(), ObjectStoreError> {
-        // Checked before compressing: re-snapping mostly meets known objects.
-        if self.is_known(id)? {
-            return Ok(());
-        }
-        let compressed = compress(encoded);
-        self.stage(id, |file| file.write_all(&compressed))
-    }
-
-    fn add_compressed(&self, id: &ObjectId, compressed: &[u8]) -> Result<(), ObjectStoreError> {
-        if self.is_known(id)? {
-            return Ok(());
-        }
-        self.stage(id, |file| file.write_all(compressed))
-    }
-
-    fn add_reader(&self, id: &ObjectId, compressed: &mut dyn Read) -> Result<(), ObjectStoreError> {
-        if self.is_known(id)? {
-            return Ok(());
-        }
-        self.stage(id, |file| io::copy(compressed, file).map(drop))
-    }
-
-    fn commit(self: Box<Self>) -> Result<usize, ObjectStoreError> {
-        let staged = self.staged.into_inner().unwrap_or_else(|p| p.into_inner());
-        if staged.files.is_empty() {
-            return Ok(0);
-        }
-        let store = self.store;
-        sync_file_system(&store.tmp)?;
-
-        let count = staged.files.len();
-        // Each fan-out directory is checked once, not once per object.
-        let mut present_dirs = HashSet::new();
-        for (id, temp) in staged.files {
-            let target = store.path_of(&id);
-            let dir = target.parent().expect("object paths have a fan-out parent");
-            if !present_dirs.contains(dir) {
-                if !dir.exists() {
-                    fs::create_dir_all(dir).map_err(io_error(dir))?;
-                }
-                present_dirs.insert(dir.to_path_buf());
-            }
-            temp.persist(&target)
-                .map_err(|error| io_error(&target)(error.error))?;
-        }
-
-        sync_file_system(&store.root)?;
-        Ok(count)
-    }
-}
-
-/// Flushes every dirty page and directory entry of the file system that
-/// contains `path`.
-fn sync_file_system(path: &Path) -> Result<(), ObjectStoreError> {
-    let handle = File::open(path).map_err(io_error(path))?;
-    rustix::fs::syncfs(&handle).map_err(|errno| ObjectStoreError::Io {
-        path: path.to_path_buf(),
-        source: errno.into(),
-    })
 }

@@ -1,7 +1,10 @@
 //! The object store: immutable objects addressed by their id.
 
 mod fs;
+mod fs_batch;
 mod memory;
+mod packfile;
+mod packs;
 
 use std::cell::RefCell;
 use std::io::{self, Read};
@@ -28,6 +31,15 @@ pub enum ObjectStoreError {
         /// The verification failure.
         #[source]
         source: DecodeError,
+    },
+    /// A pack file's index is damaged, so none of its objects can be
+    /// located.
+    #[error("pack file {path} is corrupt: {reason}")]
+    CorruptPack {
+        /// The pack file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
     },
     /// Reading or writing a file failed.
     #[error("I/O error on {path}")]
