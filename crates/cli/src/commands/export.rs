@@ -41,7 +41,7 @@ pub struct Args {
     merge: bool,
     /// With --rebase or --merge: the maximum number of export attempts,
     /// including the first. Waits between attempts grow exponentially from
-    /// 50 ms up to 5 s, each a random fraction of that bound.
+    /// 10 ms up to 200 ms, each a random fraction of that bound.
     #[arg(long, value_name = "N", default_value_t = 10,
           value_parser = clap::value_parser!(u32).range(1..))]
     max_attempts: u32,
