@@ -45,6 +45,11 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     pub clients: Option<usize>,
 
+    /// Keeps the scratch directory of every run, for inspection, instead
+    /// of removing them all at the end.
+    #[arg(long)]
+    pub keep_runs: bool,
+
     /// Size in MiB of each of the 16 random files of case 8 [default: 64,
     /// or 1 with --quick].
     #[arg(long, value_name = "MIB")]

@@ -5,6 +5,11 @@
 //! [`Contender::run`], then lets the contender tear down and report the
 //! peak memory it measured. Runs alternate between the tools, so that load
 //! from other processes on the machine falls on both about equally.
+//!
+//! Scratch directories stay until the whole benchmark ends. Deleting tens
+//! of thousands of files makes ext4 skip their inodes for a while when it
+//! allocates new ones, which would slow down whichever tool creates the
+//! most files in the next run.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -57,20 +62,47 @@ impl Runner {
         ferry: &mut dyn Contender,
         git: &mut dyn Contender,
     ) -> Result<(Samples, Samples)> {
+        self.alternate_with(label, ferry, git, false)
+    }
+
+    /// Runs like [`Runner::alternate`], but removes each run's directory
+    /// as soon as the run is done: for cases whose runs write few but
+    /// large files, where keeping them would fill the disk.
+    pub fn alternate_discarding(
+        &self,
+        label: &str,
+        ferry: &mut dyn Contender,
+        git: &mut dyn Contender,
+    ) -> Result<(Samples, Samples)> {
+        self.alternate_with(label, ferry, git, true)
+    }
+
+    fn alternate_with(
+        &self,
+        label: &str,
+        ferry: &mut dyn Contender,
+        git: &mut dyn Contender,
+        discard: bool,
+    ) -> Result<(Samples, Samples)> {
         let mut ferry_samples = Samples::default();
         let mut git_samples = Samples::default();
         for run in 0..self.runs {
             let dir = self.scratch.join(format!("{label}-{run}-ferry"));
             measure_once(&dir, ferry, &mut ferry_samples).context("ferry run failed")?;
+            if discard {
+                remove_dir(&dir)?;
+            }
             let dir = self.scratch.join(format!("{label}-{run}-git"));
             measure_once(&dir, git, &mut git_samples).context("git run failed")?;
+            if discard {
+                remove_dir(&dir)?;
+            }
         }
         Ok((ferry_samples, git_samples))
     }
 }
 
-/// Prepares, times and finishes one run of `contender` in `dir`, which is
-/// removed afterwards.
+/// Prepares, times and finishes one run of `contender` in `dir`.
 fn measure_once(dir: &Path, contender: &mut dyn Contender, samples: &mut Samples) -> Result<()> {
     fresh_dir(dir)?;
     contender.prepare(dir)?;
@@ -86,7 +118,7 @@ fn measure_once(dir: &Path, contender: &mut dyn Contender, samples: &mut Samples
         samples.peaks.push(peak);
     }
     samples.seconds.push(elapsed);
-    remove_dir(dir)
+    Ok(())
 }
 
 /// Creates `dir` afresh, removing what an earlier start left there.

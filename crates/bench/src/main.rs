@@ -75,6 +75,9 @@ fn run(args: &Args) -> Result<bool> {
     for row in &rows {
         println!("{}", report::format_row(row));
     }
+    if !args.keep_runs {
+        corpus::remove_dir(&context.runner.scratch)?;
+    }
     Ok(!rows.iter().any(report::Row::failed))
 }
 

@@ -16,7 +16,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// Time between two samples of a [`PeakWatch`].
-const SAMPLE_INTERVAL: Duration = Duration::from_millis(5);
+const SAMPLE_INTERVAL: Duration = Duration::from_millis(20);
 
 /// Returns the peak resident set size of process `pid` in bytes, or `None`
 /// when it is gone or `/proc` is unavailable.

@@ -50,7 +50,9 @@ pub fn run(context: &Context) -> Result<Outcome> {
         client: git_client,
         peak: None,
     };
-    let (ferry, git) = context.runner.alternate("large", &mut ferry, &mut git)?;
+    let (ferry, git) = context
+        .runner
+        .alternate_discarding("large", &mut ferry, &mut git)?;
     Ok(Outcome::Measured { ferry, git })
 }
 
