@@ -7,6 +7,7 @@
 //! what a constructor here has already validated.
 
 pub mod ancestry;
+pub mod compression;
 pub mod id;
 pub mod merge;
 pub mod name;

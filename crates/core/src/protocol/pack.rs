@@ -20,8 +20,9 @@
 //! [`verify_object_from`] keeps only a decoded snap in memory, never a
 //! blob, whatever the size of the pack.
 
-use std::io::{self, Read, Write};
+use std::io::{self, BufReader, Read, Write};
 
+use crate::compression::with_decoder;
 use crate::id::ObjectId;
 use crate::object::{self, DecodeError, ObjectKind, Snap, MAX_SNAP_BODY};
 use crate::Object;
@@ -353,9 +354,9 @@ pub fn verify_object(
     compressed: &[u8],
     max_object_bytes: u64,
 ) -> Result<VerifiedObject, VerifyError> {
-    let decompress = |source| VerifyError::Decompress { id, source };
-    let decoder = zstd::stream::read::Decoder::with_buffer(compressed).map_err(decompress)?;
-    verify_decoded(id, decoder, max_object_bytes)
+    with_decoder(compressed, |decoder| {
+        verify_decoded(id, decoder, max_object_bytes)
+    })
 }
 
 /// Verifies like [`verify_object`], reading the compressed bytes from
@@ -365,9 +366,10 @@ pub fn verify_object_from(
     compressed: impl Read,
     max_object_bytes: u64,
 ) -> Result<VerifiedObject, VerifyError> {
-    let decompress = |source| VerifyError::Decompress { id, source };
-    let decoder = zstd::stream::read::Decoder::new(compressed).map_err(decompress)?;
-    verify_decoded(id, decoder, max_object_bytes)
+    let buffered = BufReader::with_capacity(zstd::zstd_safe::DCtx::in_size(), compressed);
+    with_decoder(buffered, |decoder| {
+        verify_decoded(id, decoder, max_object_bytes)
+    })
 }
 
 fn verify_decoded(

@@ -149,7 +149,7 @@ pub fn compress(encoded: &[u8]) -> Vec<u8> {
 /// Decompresses `compressed` and checks that it is a valid encoding of `id`.
 pub fn decompress_verified(id: &ObjectId, compressed: &[u8]) -> Result<Vec<u8>, ObjectStoreError> {
     let corrupt = |source| ObjectStoreError::Corrupt { id: *id, source };
-    let encoded = zstd::stream::decode_all(compressed)
+    let encoded = ferry_core::compression::decompress(compressed)
         .map_err(|_| corrupt(DecodeError::Header("stored bytes are not valid zstd")))?;
     let actual = ObjectId::digest(&encoded);
     if actual != *id {
