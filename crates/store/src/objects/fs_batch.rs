@@ -18,7 +18,7 @@
 
 use std::collections::HashSet;
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -155,9 +155,8 @@ fn commit_files(store: &FsObjectStore, mut pack: PackBuilder) -> Result<(), Obje
     let tmp = store.tmp_dir();
     let mut files = Vec::with_capacity(pack.entries().len());
     for entry in pack.entries().to_vec() {
-        let bytes = pack.read_entry(&entry).map_err(io_error(tmp))?;
         let mut temp = tempfile::NamedTempFile::new_in(tmp).map_err(io_error(tmp))?;
-        temp.write_all(&bytes).map_err(io_error(temp.path()))?;
+        pack.copy_entry(&entry, &mut temp).map_err(io_error(tmp))?;
         files.push((entry.id, temp.into_temp_path()));
     }
     sync_file_system(tmp)?;

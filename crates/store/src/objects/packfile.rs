@@ -27,6 +27,9 @@ const RECORD_LEN: u64 = 48;
 /// Length of the trailer.
 const TRAILER_LEN: u64 = 56;
 
+/// Largest piece [`PackBuilder::copy_entry`] reads at once.
+const COPY_BUFFER_LEN: usize = 1 << 20;
+
 /// Where one object's bytes lie in a pack file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IndexEntry {
@@ -104,15 +107,21 @@ impl PackBuilder {
         }
     }
 
-    /// Returns the bytes of `entry`, which this builder appended.
-    pub fn read_entry(&mut self, entry: &IndexEntry) -> io::Result<Vec<u8>> {
+    /// Copies the bytes of `entry`, which this builder appended, to `out`
+    /// in pieces, so that a large object is never held in memory whole.
+    pub fn copy_entry(&mut self, entry: &IndexEntry, out: &mut dyn Write) -> io::Result<()> {
         self.check_usable()?;
         self.writer.flush()?;
-        let length = usize::try_from(entry.length).map_err(io::Error::other)?;
-        let mut bytes = vec![0; length];
         let file = self.writer.get_ref().as_file();
-        file.read_exact_at(&mut bytes, entry.offset)?;
-        Ok(bytes)
+        let mut buffer = vec![0; COPY_BUFFER_LEN.min(entry.length as usize)];
+        let mut copied = 0;
+        while copied < entry.length {
+            let piece = (entry.length - copied).min(buffer.len() as u64) as usize;
+            file.read_exact_at(&mut buffer[..piece], entry.offset + copied)?;
+            out.write_all(&buffer[..piece])?;
+            copied += piece as u64;
+        }
+        Ok(())
     }
 
     /// Writes the index and the trailer, syncs the file to disk, and
