@@ -233,9 +233,16 @@ pub fn import(
     let fetched = fetch(local_objects, local_refs, remote, request, progress)?;
     let graph = LocalGraph(local_objects);
     let mut refs = Vec::new();
+    let mut edits = Vec::new();
     for value in &fetched.refs {
-        let status = import_ref(&graph, local_refs, value)?;
+        let (status, edit) = plan_ref(&graph, local_refs, value)?;
         refs.push((value.name.clone(), status));
+        edits.extend(edit);
+    }
+    // One transaction for every ref: a local ref that changed meanwhile
+    // fails the whole update, and nothing moves.
+    if !edits.is_empty() {
+        local_refs.update_refs("", &edits)?;
     }
     Ok(ImportReport {
         fetch: fetched,
@@ -243,29 +250,30 @@ pub fn import(
     })
 }
 
-fn import_ref(
+/// Returns what importing `value` does to its local ref, and the edit
+/// that does it, if any.
+fn plan_ref(
     graph: &LocalGraph<'_>,
     refs: &dyn RefStore,
     value: &RefValue,
-) -> Result<ImportStatus, FetchError> {
+) -> Result<(ImportStatus, Option<RefEdit>), FetchError> {
     let local = refs
         .get_ref("", &value.name)
         .map_err(RefUpdateError::from)?;
     let status = match local {
         None => ImportStatus::Created,
-        Some(local) if local == value.id => return Ok(ImportStatus::Unchanged),
+        Some(local) if local == value.id => return Ok((ImportStatus::Unchanged, None)),
         Some(local) if value.name.is_head() && is_ancestor(graph, local, value.id)? => {
             ImportStatus::FastForwarded
         }
-        Some(_) => return Ok(ImportStatus::Diverged),
+        Some(_) => return Ok((ImportStatus::Diverged, None)),
     };
     let edit = RefEdit {
         name: value.name.clone(),
         expected: local,
         new: Some(value.id),
     };
-    refs.update_refs("", &[edit])?;
-    Ok(status)
+    Ok((status, Some(edit)))
 }
 
 /// Snap ancestry read from the local object store.

@@ -8,38 +8,32 @@ pub fn remote_namespace(name: &str) -> String {
     format!("remote/{name}")
 }
 
-/// Sets each ref of `values` in `namespace`. Each edit is a
-/// compare-and-swap against the value just read, retried when another
-/// local process changed the ref in between.
+/// Sets each ref of `values` in `namespace`, in one transaction. Each edit
+/// is a compare-and-swap against the value just read, and the whole
+/// update is retried when another local process changed one of the refs
+/// in between.
 pub fn record_remote_refs(
     refs: &dyn RefStore,
     namespace: &str,
     values: &[(RefName, ObjectId)],
 ) -> Result<(), RefUpdateError> {
-    for (name, value) in values {
-        set_ref(refs, namespace, name, *value)?;
-    }
-    Ok(())
-}
-
-fn set_ref(
-    refs: &dyn RefStore,
-    namespace: &str,
-    name: &RefName,
-    value: ObjectId,
-) -> Result<(), RefUpdateError> {
     let mut attempts = 0;
     loop {
-        let current = refs.get_ref(namespace, name)?;
-        if current == Some(value) {
+        let mut edits = Vec::new();
+        for (name, value) in values {
+            let current = refs.get_ref(namespace, name)?;
+            if current != Some(*value) {
+                edits.push(RefEdit {
+                    name: name.clone(),
+                    expected: current,
+                    new: Some(*value),
+                });
+            }
+        }
+        if edits.is_empty() {
             return Ok(());
         }
-        let edit = RefEdit {
-            name: name.clone(),
-            expected: current,
-            new: Some(value),
-        };
-        match refs.update_refs(namespace, &[edit]) {
+        match refs.update_refs(namespace, &edits) {
             Err(RefUpdateError::Mismatch(_)) if attempts < 10 => attempts += 1,
             other => return other,
         }

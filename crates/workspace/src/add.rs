@@ -1,5 +1,6 @@
 //! `ferry add`: tracking directories as components.
 
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use ferry_core::{ComponentId, FilePath, ScopeName};
@@ -43,21 +44,47 @@ impl Workspace {
             let id = ComponentId::new(&scope, local)?;
             added.push(AddedComponent { id, dir: relative });
         }
+        self.track(&added)?;
+        Ok(added)
+    }
+
+    /// Tracks each directory of `components` as its component, in one
+    /// transaction: either all are tracked or, on any error, none is.
+    pub(crate) fn track_dirs(
+        &self,
+        components: &[(ComponentId, PathBuf)],
+    ) -> Result<Vec<AddedComponent>> {
+        let mut added = Vec::with_capacity(components.len());
+        for (id, dir) in components {
+            added.push(AddedComponent {
+                id: id.clone(),
+                dir: self.component_dir(dir)?,
+            });
+        }
+        self.track(&added)?;
+        Ok(added)
+    }
+
+    /// Inserts the tracking rows of `added` after checking each against
+    /// the components tracked already and those before it.
+    fn track(&self, added: &[AddedComponent]) -> Result<()> {
         self.write(|tx| {
-            let mut tracked = meta::list_components(tx)?;
-            for component in &added {
-                check_conflicts(&tracked, component)?;
+            let mut tracked = TrackedIndex::default();
+            for row in meta::list_components(tx)? {
+                tracked.insert(row.id, row.dir);
+            }
+            for component in added {
+                tracked.check_conflicts(component)?;
                 let row = TrackedComponent {
                     id: component.id.clone(),
                     dir: component.dir.clone(),
                     base: None,
                 };
                 meta::insert_component(tx, &row)?;
-                tracked.push(row);
+                tracked.insert(row.id, row.dir);
             }
             Ok(())
-        })?;
-        Ok(added)
+        })
     }
 
     /// Returns `dir` relative to the root, checking that it is a directory
@@ -89,25 +116,58 @@ fn last_segment(dir: &FilePath) -> &str {
     dir.as_str().rsplit('/').next().unwrap_or(dir.as_str())
 }
 
-/// Rejects a component whose id is taken or whose directory is inside,
-/// equal to, or a parent of another component's directory.
-fn check_conflicts(tracked: &[TrackedComponent], new: &AddedComponent) -> Result<()> {
-    for other in tracked {
-        if other.id == new.id {
+/// Tracked components by id and by directory, so that a new component is
+/// checked against thousands of others without comparing it with each.
+#[derive(Default)]
+struct TrackedIndex {
+    dirs_by_id: HashMap<ComponentId, FilePath>,
+    ids_by_dir: BTreeMap<String, ComponentId>,
+}
+
+impl TrackedIndex {
+    fn insert(&mut self, id: ComponentId, dir: FilePath) {
+        self.ids_by_dir.insert(dir.as_str().to_owned(), id.clone());
+        self.dirs_by_id.insert(id, dir);
+    }
+
+    /// Rejects a component whose id is taken or whose directory is inside,
+    /// equal to, or a parent of another component's directory.
+    fn check_conflicts(&self, new: &AddedComponent) -> Result<()> {
+        if let Some(dir) = self.dirs_by_id.get(&new.id) {
             return Err(Error::ComponentExists {
-                id: other.id.clone(),
-                dir: other.dir.to_string(),
+                id: new.id.clone(),
+                dir: dir.to_string(),
             });
         }
-        if dirs_overlap(other.dir.as_str(), new.dir.as_str()) {
+        if let Some((other_dir, other)) = self.overlapping(new.dir.as_str()) {
             return Err(Error::DirectoryOverlap {
                 dir: new.dir.to_string(),
-                other: other.id.clone(),
-                other_dir: other.dir.to_string(),
+                other: other.clone(),
+                other_dir: other_dir.to_owned(),
             });
         }
+        Ok(())
     }
-    Ok(())
+
+    /// Returns a tracked directory that equals `dir`, contains it, or lies
+    /// inside it, with its component.
+    fn overlapping(&self, dir: &str) -> Option<(&str, &ComponentId)> {
+        let ancestors = dir
+            .match_indices('/')
+            .map(|(end, _)| &dir[..end])
+            .chain([dir]);
+        for ancestor in ancestors {
+            if let Some((found, id)) = self.ids_by_dir.get_key_value(ancestor) {
+                return Some((found, id));
+            }
+        }
+        let inside = format!("{dir}/");
+        self.ids_by_dir
+            .range(inside.clone()..)
+            .next()
+            .filter(|(found, _)| found.starts_with(&inside))
+            .map(|(found, id)| (found.as_str(), id))
+    }
 }
 
 /// Reports whether one of two relative directories contains the other.
@@ -132,5 +192,34 @@ mod tests {
         assert!(dirs_overlap("a/b/c", "a/b"));
         assert!(!dirs_overlap("a/b", "a/bc"));
         assert!(!dirs_overlap("ab", "a"));
+    }
+
+    #[test]
+    fn index_agrees_with_pairwise_overlap() {
+        let tracked = ["a/b", "a/bc", "lib/x/y", "z"];
+        let mut index = TrackedIndex::default();
+        for (n, dir) in tracked.iter().enumerate() {
+            let id: ComponentId = format!("s/c{n}").parse().expect("id");
+            index.insert(id, dir.parse().expect("path"));
+        }
+        for new in [
+            "a", "a/b", "a/b/c", "a/bb", "ab", "lib", "lib/x", "lib/xy", "z/q", "y",
+        ] {
+            let expected = tracked.iter().any(|dir| dirs_overlap(dir, new));
+            assert_eq!(index.overlapping(new).is_some(), expected, "{new}");
+        }
+    }
+
+    #[test]
+    fn index_rejects_taken_id() {
+        let mut index = TrackedIndex::default();
+        let id: ComponentId = "s/button".parse().expect("id");
+        index.insert(id.clone(), "ui/button".parse().expect("path"));
+        let new = AddedComponent {
+            id,
+            dir: "other".parse().expect("path"),
+        };
+        let error = index.check_conflicts(&new).expect_err("id is taken");
+        assert!(matches!(error, Error::ComponentExists { .. }), "{error:?}");
     }
 }

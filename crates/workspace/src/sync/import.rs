@@ -22,9 +22,12 @@ use ferry_core::{ComponentId, FilePath, LaneId, ObjectId, RefName, ScopeName};
 use serde::Serialize;
 
 use super::{connect, scope_error};
+use crate::checkout::fresh_cache_entries;
 use crate::error::{Error, Result};
+use crate::meta::{self, TrackedComponent};
 use crate::remote::Remote;
 use crate::resolve::{match_id, Match};
+use crate::stat_cache;
 use crate::workspace::Workspace;
 
 /// Options of an import: the components or lane, the remote, and the
@@ -127,11 +130,7 @@ impl Workspace {
         )
         .map_err(|error| super::fetch::fetch_error(&remote, &scope, error))?;
 
-        let mut checkouts = Vec::new();
-        for component in &new {
-            let head = heads[&component.id];
-            checkouts.push(self.check_out_new(component, head)?);
-        }
+        let mut checkouts = self.check_out_new(&new, &heads)?;
         let (updated, kept) = self.update_moved(&report.refs, &before)?;
         checkouts.extend(updated);
         Ok(ImportOutcome {
@@ -240,24 +239,60 @@ impl Workspace {
         }
     }
 
-    /// Tracks a new component in its directory and checks out `head`.
-    fn check_out_new(&self, component: &NewComponent, head: ObjectId) -> Result<ImportCheckout> {
-        fs::create_dir_all(&component.dir).map_err(Error::io(&component.dir))?;
-        let scope = component.id.scope();
-        let added = self.add(
-            std::slice::from_ref(&component.dir),
-            Some(component.id.name()),
-            Some(&scope),
-        )?;
-        let dir = added[0].dir.clone();
-        let report = self.check_out_at(&component.id, head)?;
-        Ok(ImportCheckout {
-            component: component.id.clone(),
-            dir,
-            snap: head,
-            new: true,
-            written: report.written,
-        })
+    /// Tracks each new component in its directory and checks out its head
+    /// from `heads`. The tracking rows go in one transaction, and so do
+    /// the checked-out snaps with their stat caches.
+    fn check_out_new(
+        &self,
+        new: &[NewComponent],
+        heads: &HashMap<ComponentId, ObjectId>,
+    ) -> Result<Vec<ImportCheckout>> {
+        if new.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut dirs = Vec::with_capacity(new.len());
+        for component in new {
+            fs::create_dir_all(&component.dir).map_err(Error::io(&component.dir))?;
+            dirs.push((component.id.clone(), component.dir.clone()));
+        }
+        let added = self.track_dirs(&dirs)?;
+
+        let rows = added
+            .iter()
+            .map(|component| TrackedComponent {
+                id: component.id.clone(),
+                dir: component.dir.clone(),
+                base: None,
+            })
+            .collect();
+        let mut checkouts = Vec::with_capacity(added.len());
+        let mut caches = Vec::with_capacity(added.len());
+        for examined in self.examine(rows, None)? {
+            let id = examined.component.id.clone();
+            let head = heads[&id];
+            let snap = self.read_snap(&head)?;
+            let report = self.write_files(&examined, head, &snap.files)?;
+            caches.push((
+                id.clone(),
+                head,
+                fresh_cache_entries(&examined.work.dir, &snap)?,
+            ));
+            checkouts.push(ImportCheckout {
+                component: id,
+                dir: examined.component.dir,
+                snap: head,
+                new: true,
+                written: report.written,
+            });
+        }
+        self.write(|tx| {
+            for (id, head, entries) in &caches {
+                meta::set_base(tx, id, *head)?;
+                stat_cache::replace(tx, id, entries)?;
+            }
+            Ok(())
+        })?;
+        Ok(checkouts)
     }
 
     /// Checks out the new value of every imported ref that moved and is
@@ -299,21 +334,6 @@ impl Workspace {
             });
         }
         Ok((checkouts, kept))
-    }
-
-    /// Checks out snap `target` into the directory of tracked `component`.
-    fn check_out_at(
-        &self,
-        component: &ComponentId,
-        target: ObjectId,
-    ) -> Result<crate::checkout::CheckoutReport> {
-        let row = self
-            .components()?
-            .into_iter()
-            .find(|c| c.id == *component)
-            .expect("the component was just tracked");
-        let examined = self.examine(vec![row], None)?.remove(0);
-        self.checkout_examined(&examined, target)
     }
 }
 
