@@ -13,6 +13,10 @@
 //! 4. one transaction records the snap as the component's base and
 //!    replaces its stat cache.
 //!
+//! A directory that contains no file has nothing to lose, so phases 1 and 2
+//! become one there: each file is created in place, and a failure removes
+//! the files created so far.
+//!
 //! Snap paths come from other machines, so each is validated again before
 //! it is joined to the directory, and no write ever follows a symlink: any
 //! symlink in the way is removed first, because a snap never holds one.
@@ -21,6 +25,7 @@ use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use ferry_core::object::DecodeError;
 use ferry_core::{ComponentId, FileEntry, FileMode, FilePath, ObjectId, RefName, Snap};
@@ -156,6 +161,16 @@ impl Workspace {
         let dir = &item.work.dir;
         ensure_real_dir(dir, self.root())?;
         let plan = plan_files(&item.entries, files);
+        if item.work.tree.files.is_empty() && item.work.tree.unsupported.is_empty() {
+            write_into_empty(self.object_store(), dir, &plan.write)?;
+            return Ok(CheckoutReport {
+                component: item.component.id.clone(),
+                snap: target,
+                written: plan.write.len(),
+                removed: 0,
+                unchanged: files.len() - plan.write.len(),
+            });
+        }
 
         let staging_root = self.ferry_dir().join("tmp");
         fs::create_dir_all(&staging_root).map_err(Error::io(&staging_root))?;
@@ -288,6 +303,104 @@ fn ensure_real_dir(dir: &Path, root: &Path) -> Result<()> {
     }
 }
 
+/// Writes the files of `entries` straight into `dir`, which contains no file,
+/// in parallel. Nothing in `dir` can be damaged, so there is no staging:
+/// each file is created where it belongs, and a failure removes the files
+/// and directories created so far, leaving `dir` empty again.
+fn write_into_empty(store: &dyn ObjectStore, dir: &Path, entries: &[FileEntry]) -> Result<()> {
+    let mut parents: Vec<&str> = entries
+        .iter()
+        .filter_map(|entry| {
+            entry
+                .path
+                .as_str()
+                .rsplit_once('/')
+                .map(|(parent, _)| parent)
+        })
+        .collect();
+    parents.sort_unstable();
+    parents.dedup();
+    let created = Mutex::new(Vec::new());
+    let written = make_parents(dir, &parents).and_then(|()| {
+        entries.par_iter().try_for_each(|entry| {
+            let path = create_file(store, dir, entry)?;
+            created.lock().unwrap_or_else(|p| p.into_inner()).push(path);
+            Ok(())
+        })
+    });
+    if written.is_err() {
+        // Best effort: the error that stopped the checkout matters more
+        // than one from cleaning up after it.
+        for path in created.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            let _ = fs::remove_file(path);
+        }
+        let _ = prune_empty_dirs(dir);
+    }
+    written
+}
+
+/// Makes each of `parents`, relative paths sorted so that a directory
+/// comes before those inside it, a real directory under `dir`.
+fn make_parents(dir: &Path, parents: &[&str]) -> Result<()> {
+    let mut created = HashSet::new();
+    for parent in parents {
+        let parent: FilePath = parent.parse()?;
+        let mut current = dir.to_path_buf();
+        let mut relative = String::new();
+        for segment in parent.as_str().split('/') {
+            current.push(segment);
+            if !relative.is_empty() {
+                relative.push('/');
+            }
+            relative.push_str(segment);
+            if created.insert(relative.clone()) {
+                make_real_dir(&current)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads and verifies the blob of `entry` and creates its file under
+/// `dir`, returning the file's path; fails if something already exists
+/// at that path.
+fn create_file(store: &dyn ObjectStore, dir: &Path, entry: &FileEntry) -> Result<PathBuf> {
+    use std::io::Write;
+
+    let data = read_blob(store, entry)?;
+    let path: FilePath = entry.path.as_str().parse()?;
+    let target = path.under(dir);
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&target)
+        .map_err(Error::io(&target))?;
+    file.write_all(&data).map_err(Error::io(&target))?;
+    set_file_mode(&file, &target, entry.mode)?;
+    Ok(target)
+}
+
+/// Reads the blob of `entry` and checks its size against the entry.
+fn read_blob(store: &dyn ObjectStore, entry: &FileEntry) -> Result<Vec<u8>> {
+    let blob = store
+        .read(&entry.blob)?
+        .into_blob(entry.blob)
+        .map_err(|source| Error::BadObject {
+            id: entry.blob,
+            source,
+        })?;
+    if blob.data.len() as u64 != entry.size {
+        return Err(Error::BadObject {
+            id: entry.blob,
+            source: DecodeError::Length {
+                declared: entry.size,
+                actual: blob.data.len() as u64,
+            },
+        });
+    }
+    Ok(blob.data)
+}
+
 /// Reads and verifies each blob of `entries` and writes it to a file in
 /// `staging`, in parallel. Returns the staged files in the same order.
 fn stage_blobs(
@@ -299,42 +412,45 @@ fn stage_blobs(
         .par_iter()
         .enumerate()
         .map(|(index, entry)| {
-            let blob = store
-                .read(&entry.blob)?
-                .into_blob(entry.blob)
-                .map_err(|source| Error::BadObject {
-                    id: entry.blob,
-                    source,
-                })?;
-            if blob.data.len() as u64 != entry.size {
-                return Err(Error::BadObject {
-                    id: entry.blob,
-                    source: DecodeError::Length {
-                        declared: entry.size,
-                        actual: blob.data.len() as u64,
-                    },
-                });
-            }
+            let data = read_blob(store, entry)?;
             let staged = staging.join(index.to_string());
-            fs::write(&staged, &blob.data).map_err(Error::io(&staged))?;
+            fs::write(&staged, &data).map_err(Error::io(&staged))?;
             set_mode(&staged, entry.mode)?;
             Ok(staged)
         })
         .collect()
 }
 
+/// Returns the permissions a checked-out file of `mode` gets.
 #[cfg(unix)]
-fn set_mode(path: &Path, mode: FileMode) -> Result<()> {
+fn permissions(mode: FileMode) -> fs::Permissions {
     use std::os::unix::fs::PermissionsExt;
     let bits = match mode {
         FileMode::Regular => 0o644,
         FileMode::Executable => 0o755,
     };
-    fs::set_permissions(path, fs::Permissions::from_mode(bits)).map_err(Error::io(path))
+    fs::Permissions::from_mode(bits)
+}
+
+#[cfg(unix)]
+fn set_mode(path: &Path, mode: FileMode) -> Result<()> {
+    fs::set_permissions(path, permissions(mode)).map_err(Error::io(path))
 }
 
 #[cfg(not(unix))]
 fn set_mode(_path: &Path, _mode: FileMode) -> Result<()> {
+    Ok(())
+}
+
+/// Sets the permissions of the open `file` at `path` as [`set_mode`] does.
+#[cfg(unix)]
+fn set_file_mode(file: &fs::File, path: &Path, mode: FileMode) -> Result<()> {
+    file.set_permissions(permissions(mode))
+        .map_err(Error::io(path))
+}
+
+#[cfg(not(unix))]
+fn set_file_mode(_file: &fs::File, _path: &Path, _mode: FileMode) -> Result<()> {
     Ok(())
 }
 
