@@ -5,8 +5,12 @@
 //! A process keeps the indexes it loaded in memory and looks for new pack
 //! files only when an id is missing: [`PackSet::refresh`] rescans when the
 //! directory's modification time changed since the last scan. Timestamps
-//! are coarse, so a scan made within [`SETTLE_TIME`] of the last change
-//! is not trusted, and the next miss rescans again.
+//! advance in ticks, so a scan made less than a tick after the last
+//! change may have missed a pack added later in the same tick. Such a
+//! scan is not trusted, and the next miss rescans again. A tick is at
+//! most [`FINE_SETTLE_TIME`] on file systems that record nanoseconds,
+//! and [`COARSE_SETTLE_TIME`] is assumed for those that record whole
+//! seconds.
 //!
 //! Removing an object from an immutable file is done with a tombstone: its
 //! id is appended to `NAME.dead` beside `NAME.pack` and synced. Every read
@@ -31,8 +35,14 @@ use super::packfile::{read_index, search, IndexEntry};
 use super::ObjectStoreError;
 
 /// Age a directory's last change must have reached before a scan of it is
-/// trusted to have seen every pack file.
-const SETTLE_TIME: Duration = Duration::from_secs(2);
+/// trusted to have seen every pack file, where timestamps have a
+/// sub-second part. Linux stamps files from a clock that advances once
+/// per scheduler tick, at most 10 ms; the margin covers a busy machine.
+const FINE_SETTLE_TIME: Duration = Duration::from_millis(100);
+
+/// The same age where timestamps are whole seconds, or up to two seconds
+/// apart as on FAT.
+const COARSE_SETTLE_TIME: Duration = Duration::from_secs(2);
 
 /// File name extension of pack files.
 const PACK_EXTENSION: &str = "pack";
@@ -132,7 +142,7 @@ impl PackSet {
         }
         let settled = SystemTime::now()
             .duration_since(mtime)
-            .is_ok_and(|age| age >= SETTLE_TIME);
+            .is_ok_and(|age| age >= settle_time(mtime));
         let names = self.pack_names()?;
 
         let mut loaded = self.write_loaded();
@@ -323,9 +333,43 @@ impl Location {
     }
 }
 
+/// Returns how long after `mtime` a scan must start to be trusted: a
+/// timestamp with no sub-second part most likely comes from a file system
+/// that keeps whole seconds.
+// NOTE: a network file system stamps with the server's clock, and skew
+// between the clocks is not accounted for.
+fn settle_time(mtime: SystemTime) -> Duration {
+    let fraction = mtime
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|since| since.subsec_nanos())
+        .unwrap_or(0);
+    if fraction == 0 {
+        COARSE_SETTLE_TIME
+    } else {
+        FINE_SETTLE_TIME
+    }
+}
+
 /// Makes the entries of directory `dir` durable.
 pub fn sync_dir(dir: &Path) -> Result<(), ObjectStoreError> {
     File::open(dir)
         .and_then(|handle| handle.sync_all())
         .map_err(io_error(dir))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_second_mtime_settles_slowly() {
+        let whole = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(settle_time(whole), COARSE_SETTLE_TIME);
+    }
+
+    #[test]
+    fn fractional_mtime_settles_quickly() {
+        let fine = SystemTime::UNIX_EPOCH + Duration::new(1_700_000_000, 123_456_789);
+        assert_eq!(settle_time(fine), FINE_SETTLE_TIME);
+    }
 }
