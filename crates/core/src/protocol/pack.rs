@@ -142,6 +142,15 @@ pub struct PackReader<R: Read> {
     finished: bool,
 }
 
+/// The destination [`PackReader::next_entry_or_spool`] chose for an entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryPlace {
+    /// In the buffer, replacing its contents.
+    Buffer,
+    /// Appended to the spool.
+    Spool,
+}
+
 impl<R: Read> PackReader<R> {
     /// Checks the magic bytes and returns a reader positioned at the first
     /// entry.
@@ -184,22 +193,57 @@ impl<R: Read> PackReader<R> {
     /// the entry claims, so an entry never has to fit in memory. Returns
     /// `None` after the end marker.
     pub fn next_entry_to(&mut self, out: &mut impl Write) -> Result<Option<ObjectId>, PackError> {
+        let Some((id, len)) = self.next_header()? else {
+            return Ok(None);
+        };
+        self.copy_body(len, out)?;
+        Ok(Some(id))
+    }
+
+    /// Reads the next entry's compressed bytes into `buffer` if they are at
+    /// most `max_buffered` bytes long, else copies them to `spool`. Returns
+    /// the id the entry claims and where its bytes went, or `None` after
+    /// the end marker. Small entries thus cost no file writes, and large
+    /// ones never have to fit in memory.
+    pub fn next_entry_or_spool(
+        &mut self,
+        buffer: &mut Vec<u8>,
+        max_buffered: u64,
+        spool: &mut impl Write,
+    ) -> Result<Option<(ObjectId, EntryPlace)>, PackError> {
+        let Some((id, len)) = self.next_header()? else {
+            return Ok(None);
+        };
+        if len <= max_buffered {
+            buffer.clear();
+            self.copy_body(len, buffer)?;
+            Ok(Some((id, EntryPlace::Buffer)))
+        } else {
+            self.copy_body(len, spool)?;
+            Ok(Some((id, EntryPlace::Spool)))
+        }
+    }
+
+    /// Reads the next entry's tag, id and length; `None` after the end
+    /// marker.
+    fn next_header(&mut self) -> Result<Option<(ObjectId, u64)>, PackError> {
         if self.finished {
             return Ok(None);
         }
         let mut tag = [0u8; 1];
         self.read(&mut tag)?;
         match tag[0] {
-            TAG_OBJECT => {}
-            TAG_END => return self.read_end().map(|()| None),
-            tag => {
-                return Err(PackError::BadTag {
-                    tag,
-                    entries: self.entries,
-                })
-            }
+            TAG_OBJECT => self.read_entry_header().map(Some),
+            TAG_END => self.read_end().map(|()| None),
+            tag => Err(PackError::BadTag {
+                tag,
+                entries: self.entries,
+            }),
         }
-        let (id, len) = self.read_entry_header()?;
+    }
+
+    /// Copies the `len` bytes of the current entry to `out`.
+    fn copy_body(&mut self, len: u64, out: &mut impl Write) -> Result<(), PackError> {
         let copied = io::copy(&mut (&mut self.inner).take(len), out).map_err(PackError::Io)?;
         if copied != len {
             return Err(PackError::Truncated {
@@ -207,7 +251,7 @@ impl<R: Read> PackReader<R> {
             });
         }
         self.entries += 1;
-        Ok(Some(id))
+        Ok(())
     }
 
     /// Returns the number of entries read so far.
@@ -512,6 +556,30 @@ mod tests {
             read[1].encoded_len,
             200_000 + "blob 1 200000\0".len() as u64
         );
+    }
+
+    #[test]
+    fn small_entries_buffer_and_large_spool() {
+        let small = compressed(&blob(b"small"));
+        let large = compressed(&blob(&(0..=255u8).cycle().take(50_000).collect::<Vec<_>>()));
+        let max_buffered = small.1.len() as u64;
+        assert!(large.1.len() as u64 > max_buffered);
+        let pack = pack_of(&[small.clone(), large.clone(), small.clone()]);
+        let mut reader = PackReader::new(&pack[..], LIMITS).expect("magic");
+        let mut buffer = Vec::new();
+        let mut spool = Vec::new();
+
+        let mut next = || {
+            reader
+                .next_entry_or_spool(&mut buffer, max_buffered, &mut spool)
+                .expect("entry")
+        };
+        assert_eq!(next(), Some((small.0, EntryPlace::Buffer)));
+        assert_eq!(next(), Some((large.0, EntryPlace::Spool)));
+        assert_eq!(next(), Some((small.0, EntryPlace::Buffer)));
+        assert_eq!(next(), None);
+        assert_eq!(buffer, small.1);
+        assert_eq!(spool, large.1);
     }
 
     #[test]

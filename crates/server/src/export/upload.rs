@@ -1,10 +1,12 @@
 //! Upload: a pack of objects streamed into the object store.
 //!
-//! Each entry is copied from the request body into a spool file, verified
-//! from there by [`verify_object_from`], which streams the decompressed
-//! bytes through the hasher, and streamed again into an object batch.
-//! Memory per upload is therefore a few buffers, plus one decoded snap when
-//! the entry is a snap, whatever the size of the pack or of its blobs. The
+//! An entry of up to [`MAX_BUFFERED`] compressed bytes is read into memory,
+//! verified and added to an object batch. A larger one is copied from the
+//! request body into a spool file, verified from there by
+//! [`verify_object_from`], which streams the decompressed bytes through
+//! the hasher, and streamed again into the batch. Memory per upload is
+//! therefore a few buffers, plus one decoded snap when the entry is a
+//! snap, whatever the size of the pack or of its blobs. The
 //! batch commits once at the end, so a pack that fails half way leaves no
 //! object behind, and a whole pack costs two file-system syncs.
 //!
@@ -15,7 +17,7 @@
 use std::collections::HashSet;
 use std::io::{BufReader, Read, Seek};
 
-use ferry_core::protocol::pack::{verify_object_from, PackReader};
+use ferry_core::protocol::pack::{verify_object, verify_object_from, EntryPlace, PackReader};
 use ferry_core::protocol::{ExportId, RejectionCode, UploadResponse};
 use ferry_core::ObjectId;
 
@@ -23,6 +25,10 @@ use super::load_live;
 use crate::error::ApiError;
 use crate::failpoints;
 use crate::state::{now_ms, AppState};
+
+/// Largest compressed entry kept in memory; larger ones go through the
+/// spool file.
+const MAX_BUFFERED: u64 = 1 << 20;
 
 /// Reads a pack from `body` into the object store for export `id`.
 pub fn upload(app: &AppState, id: &ExportId, body: impl Read) -> Result<UploadResponse, ApiError> {
@@ -40,26 +46,34 @@ pub fn upload(app: &AppState, id: &ExportId, body: impl Read) -> Result<UploadRe
     let limits = app.config.limits.pack();
     let mut pack = PackReader::new(body, limits)?;
     let mut spool = tempfile::tempfile_in(&app.config.data_dir).map_err(spool_error)?;
+    let mut buffer = Vec::new();
     let batch = app.stores.objects.batch();
-    let mut written = 0;
 
     loop {
-        spool.set_len(0).map_err(spool_error)?;
-        spool.rewind().map_err(spool_error)?;
-        let Some(claimed) = pack.next_entry_to(&mut spool)? else {
+        let next = pack.next_entry_or_spool(&mut buffer, MAX_BUFFERED, &mut spool)?;
+        let Some((claimed, place)) = next else {
             break;
         };
         check_offered(id, &offered, claimed)?;
-        spool.rewind().map_err(spool_error)?;
-        verify_object_from(claimed, BufReader::new(&spool), limits.max_object_bytes)?;
-        failpoints::hit("upload.before_write");
-        if !app.stores.objects.contains(&claimed)? {
-            spool.rewind().map_err(spool_error)?;
-            batch.add_reader(&claimed, &mut BufReader::new(&spool))?;
-            written += 1;
+        match place {
+            EntryPlace::Buffer => {
+                verify_object(claimed, &buffer, limits.max_object_bytes)?;
+                failpoints::hit("upload.before_write");
+                // The batch skips objects the store has already.
+                batch.add_compressed(&claimed, &buffer)?;
+            }
+            EntryPlace::Spool => {
+                spool.rewind().map_err(spool_error)?;
+                verify_object_from(claimed, BufReader::new(&spool), limits.max_object_bytes)?;
+                failpoints::hit("upload.before_write");
+                spool.rewind().map_err(spool_error)?;
+                batch.add_reader(&claimed, &mut BufReader::new(&spool))?;
+                spool.set_len(0).map_err(spool_error)?;
+                spool.rewind().map_err(spool_error)?;
+            }
         }
     }
-    batch.commit()?;
+    let written = batch.commit()? as u64;
     failpoints::hit("upload.after_flush");
 
     // Renews the lease, since a large upload may take a while.
