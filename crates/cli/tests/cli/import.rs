@@ -47,6 +47,28 @@ fn import_checks_out_new_components() {
 }
 
 #[test]
+fn import_finishes_interrupted_checkout() {
+    let serve = Serve::start();
+    let _first = exported(&serve);
+    let second = Sandbox::with_remote(serve.url());
+    // An import that stopped before its checkout leaves the component
+    // tracked with no base snap and its directory empty.
+    std::fs::create_dir(second.join("button")).expect("mkdir");
+    second.ok(&["add", "button"]);
+
+    let report = second.json(&["import", "button"]);
+
+    assert_eq!(report["checkouts"].as_array().map(Vec::len), Some(1));
+    assert_eq!(second.read("button/index.js"), "button v1\n");
+    assert_eq!(second.read("button/styles/base.css"), "a {}\n");
+    let status = second.json(&["status"]);
+    let button = &status["components"][0];
+    assert!(button["base"].is_string(), "{button}");
+    assert_eq!(button["base"], button["head"]);
+    assert_eq!(button["changes"]["added"], serde_json::json!([]));
+}
+
+#[test]
 fn import_path_places_one_component() {
     let serve = Serve::start();
     let _first = exported(&serve);

@@ -12,7 +12,7 @@
 //! Checkouts follow the ref changes, so a failed checkout leaves the refs
 //! imported; running the import again repeats only the checkout.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -96,6 +96,9 @@ pub struct ImportCheckout {
 struct NewComponent {
     id: ComponentId,
     dir: PathBuf,
+    /// Whether the component is tracked already, by an import that
+    /// stopped before its checkout.
+    tracked: bool,
 }
 
 impl Workspace {
@@ -192,13 +195,33 @@ impl Workspace {
 
     /// Lists the selected components that the workspace does not track,
     /// with their directories, after checking that each directory is free.
+    /// Also lists tracked components never checked out whose directory is
+    /// empty, as an interrupted import leaves them.
     fn plan_new_components(
         &self,
         heads: &HashMap<ComponentId, ObjectId>,
         path: Option<&Path>,
     ) -> Result<Vec<NewComponent>> {
-        let tracked: Vec<ComponentId> = self.components()?.into_iter().map(|c| c.id).collect();
-        let mut ids: Vec<&ComponentId> = heads.keys().filter(|id| !tracked.contains(id)).collect();
+        let tracked: HashMap<ComponentId, TrackedComponent> = self
+            .components()?
+            .into_iter()
+            .map(|component| (component.id.clone(), component))
+            .collect();
+        let mut unfinished = Vec::new();
+        for (id, component) in &tracked {
+            let dir = component.dir.under(self.root());
+            if heads.contains_key(id) && component.base.is_none() && is_free(&dir) {
+                unfinished.push(NewComponent {
+                    id: id.clone(),
+                    dir,
+                    tracked: true,
+                });
+            }
+        }
+        let mut ids: Vec<&ComponentId> = heads
+            .keys()
+            .filter(|id| !tracked.contains_key(*id))
+            .collect();
         ids.sort();
         if path.is_some() && ids.len() > 1 {
             return Err(Error::PathWithSeveralComponents { count: ids.len() });
@@ -218,8 +241,10 @@ impl Workspace {
             new.push(NewComponent {
                 id: id.clone(),
                 dir,
+                tracked: false,
             });
         }
+        new.extend(unfinished);
         Ok(new)
     }
 
@@ -253,20 +278,20 @@ impl Workspace {
         let mut dirs = Vec::with_capacity(new.len());
         for component in new {
             fs::create_dir_all(&component.dir).map_err(Error::io(&component.dir))?;
-            dirs.push((component.id.clone(), component.dir.clone()));
+            if !component.tracked {
+                dirs.push((component.id.clone(), component.dir.clone()));
+            }
         }
-        let added = self.track_dirs(&dirs)?;
+        self.track_dirs(&dirs)?;
 
-        let rows = added
-            .iter()
-            .map(|component| TrackedComponent {
-                id: component.id.clone(),
-                dir: component.dir.clone(),
-                base: None,
-            })
+        let ids: HashSet<&ComponentId> = new.iter().map(|component| &component.id).collect();
+        let rows = self
+            .components()?
+            .into_iter()
+            .filter(|component| ids.contains(&component.id))
             .collect();
-        let mut checkouts = Vec::with_capacity(added.len());
-        let mut caches = Vec::with_capacity(added.len());
+        let mut checkouts = Vec::with_capacity(new.len());
+        let mut caches = Vec::with_capacity(new.len());
         for examined in self.examine(rows, None)? {
             let id = examined.component.id.clone();
             let head = heads[&id];
