@@ -1,4 +1,5 @@
-//! Checkout failures must leave the component directory untouched.
+//! Checkouts: a failure leaves the component directory as it was, and a
+//! checkout into an empty directory writes every file with its mode.
 
 use std::fs;
 
@@ -8,22 +9,24 @@ use ferry_workspace::{Error, Workspace};
 
 #[test]
 fn damaged_snap_fails_before_touching_files() {
-    std::env::set_var("FERRY_AUTHOR", "Test <test@example.com>");
-    let root = tempfile::tempdir().expect("tempdir");
-    let scope = "acme".parse().expect("scope");
-    let workspace = Workspace::init(root.path(), Some(&scope)).expect("init");
+    let (workspace, root, head) = snapped_button(&[("a.js", "first"), ("b.js", "kept")]);
     let dir = root.path().join("button");
-    fs::create_dir(&dir).expect("mkdir");
-    fs::write(dir.join("a.js"), "first").expect("write");
-    fs::write(dir.join("b.js"), "kept").expect("write");
-    workspace
-        .add(std::slice::from_ref(&dir), None, None)
-        .expect("add");
-    let report = workspace.snap("first", &[]).expect("snap");
-    let head = report.snapped[0].snap;
+    point_head_at_damaged_copy(&workspace, head);
 
-    // The b.js entry names the blob of "first" (5 bytes) but keeps the
-    // size of "kept" (4 bytes), so its blob does not match the entry.
+    let error = workspace
+        .checkout("button@head", false)
+        .expect_err("damaged");
+    assert!(matches!(error, Error::BadObject { .. }), "{error:?}");
+    assert!(!error.is_user_error());
+    assert_eq!(fs::read_to_string(dir.join("a.js")).expect("read"), "first");
+    assert_eq!(fs::read_to_string(dir.join("b.js")).expect("read"), "kept");
+}
+
+/// Moves the head of `acme/button` from `head` to a damaged copy. In
+/// `head` the first file contains "first" and the second "kept". The copy's
+/// second entry names the blob of "first" (5 bytes) with the size of
+/// "kept" (4 bytes), so that blob does not match its entry.
+fn point_head_at_damaged_copy(workspace: &Workspace, head: ferry_core::ObjectId) {
     let mut damaged = workspace.read_snap(&head).expect("read");
     damaged.files[1].blob = ferry_core::Blob::id_of(b"first");
     damaged.generation += 1;
@@ -42,14 +45,6 @@ fn damaged_snap_fails_before_touching_files() {
         .ref_store()
         .update_refs("", &[edit])
         .expect("move head");
-
-    let error = workspace
-        .checkout("button@head", false)
-        .expect_err("damaged");
-    assert!(matches!(error, Error::BadObject { .. }), "{error:?}");
-    assert!(!error.is_user_error());
-    assert_eq!(fs::read_to_string(dir.join("a.js")).expect("read"), "first");
-    assert_eq!(fs::read_to_string(dir.join("b.js")).expect("read"), "kept");
 }
 
 /// Creates a workspace with component `acme/button` holding `files`,
@@ -122,27 +117,9 @@ fn damaged_snap_leaves_empty_dir_empty() {
     let (workspace, root, head) = snapped_button(&[("lib/a.js", "first"), ("z.js", "kept")]);
     let dir = root.path().join("button");
 
-    // z.js names the blob of "first" (5 bytes) with the size of "kept"
-    // (4 bytes); lib/a.js is sound, so it may be written before the
-    // damage is found.
-    let mut damaged = workspace.read_snap(&head).expect("read");
-    damaged.files[1].blob = ferry_core::Blob::id_of(b"first");
-    damaged.generation += 1;
-    damaged.parents = vec![head];
-    let damaged_id = workspace
-        .object_store()
-        .write(&Object::Snap(damaged))
-        .expect("write");
-    workspace.object_store().flush().expect("flush");
-    let edit = RefEdit {
-        name: RefName::Main("acme/button".parse().expect("id")),
-        expected: Some(head),
-        new: Some(damaged_id),
-    };
-    workspace
-        .ref_store()
-        .update_refs("", &[edit])
-        .expect("move head");
+    // lib/a.js is sound, so it may be written before the damage in z.js
+    // is found.
+    point_head_at_damaged_copy(&workspace, head);
     fs::remove_dir_all(&dir).expect("remove");
     fs::create_dir(&dir).expect("mkdir");
 
