@@ -69,6 +69,36 @@ fn import_finishes_interrupted_checkout() {
 }
 
 #[test]
+fn import_after_failed_checkout_finishes_it() {
+    let serve = Serve::start();
+    let first = exported(&serve);
+    let second = Sandbox::with_remote(serve.url());
+    // A damaged local copy of the input component's blob. The import keeps
+    // the copy it has, so checking out forms/input fails after button.
+    let blob = ferry_core::Blob::id_of(b"input v1\n").to_hex();
+    let object = format!(".ferry/objects/{}/{}", &blob[..2], &blob[2..]);
+    second.write(&object, "not zstd");
+
+    let failed = second.run(&["import", "button", "acme/forms/input"]);
+
+    assert!(!failed.status.success());
+    assert_eq!(second.read("button/index.js"), "button v1\n");
+    let input_dir = std::fs::read_dir(second.join("forms/input")).expect("input dir");
+    assert_eq!(input_dir.count(), 0);
+
+    std::fs::copy(first.join(&object), second.join(&object)).expect("repair");
+    let report = second.json(&["import", "button", "acme/forms/input"]);
+
+    assert_eq!(report["checkouts"].as_array().map(Vec::len), Some(1));
+    assert_eq!(second.read("forms/input/index.js"), "input v1\n");
+    let status = second.json(&["status"]);
+    for component in status["components"].as_array().expect("components") {
+        assert!(component["base"].is_string(), "{component}");
+        assert_eq!(component["base"], component["head"]);
+    }
+}
+
+#[test]
 fn import_path_places_one_component() {
     let serve = Serve::start();
     let _first = exported(&serve);

@@ -292,16 +292,24 @@ impl Workspace {
             .collect();
         let mut checkouts = Vec::with_capacity(new.len());
         let mut caches = Vec::with_capacity(new.len());
+        let mut failure = None;
         for examined in self.examine(rows, None)? {
             let id = examined.component.id.clone();
             let head = heads[&id];
-            let snap = self.read_snap(&head)?;
-            let report = self.write_files(&examined, head, &snap.files)?;
-            caches.push((
-                id.clone(),
-                head,
-                fresh_cache_entries(&examined.work.dir, &snap)?,
-            ));
+            let written = self
+                .read_snap(&head)
+                .and_then(|snap| Ok((self.write_files(&examined, head, &snap.files)?, snap)));
+            let (report, snap) = match written {
+                Ok(written) => written,
+                Err(error) => {
+                    failure = Some(error);
+                    break;
+                }
+            };
+            // The stat cache only saves rehashing, so a failed scan leaves
+            // it empty rather than failing a checkout that is done.
+            let entries = fresh_cache_entries(&examined.work.dir, &snap).unwrap_or_default();
+            caches.push((id.clone(), head, entries));
             checkouts.push(ImportCheckout {
                 component: id,
                 dir: examined.component.dir,
@@ -310,6 +318,9 @@ impl Workspace {
                 written: report.written,
             });
         }
+        // The checkouts done so far are recorded even when one failed. The
+        // failed one left its directory empty, so a repeated import
+        // checks it out again.
         self.write(|tx| {
             for (id, head, entries) in &caches {
                 meta::set_base(tx, id, *head)?;
@@ -317,7 +328,10 @@ impl Workspace {
             }
             Ok(())
         })?;
-        Ok(checkouts)
+        match failure {
+            Some(error) => Err(error),
+            None => Ok(checkouts),
+        }
     }
 
     /// Checks out the new value of every imported ref that moved and is
