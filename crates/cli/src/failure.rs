@@ -128,6 +128,10 @@ fn hint(error: &Error) -> Option<String> {
             "resolve the conflicts and run `ferry snap {component}`, \
              or run `ferry merge --abort {component}`"
         ),
+        Error::SnapNotOnHead { component, .. } => format!(
+            "copy the changed files aside, run `ferry checkout {component} --force` to move \
+             to the head, then copy them back and snap"
+        ),
         Error::PendingMergeStale { component, .. } => {
             format!("run `ferry merge --abort {component}`, then merge again")
         }

@@ -14,8 +14,8 @@
 //!    replaces its stat cache.
 //!
 //! A directory that contains no file has nothing to lose, so phases 1 and 2
-//! become one there: each file is created in place, and a failure removes
-//! the files created so far.
+//! interleave there: each file is staged and renamed into place at once,
+//! and a failure removes the files placed so far.
 //!
 //! Snap paths come from other machines, so each is validated again before
 //! it is joined to the directory, and no write ever follows a symlink: any
@@ -162,7 +162,9 @@ impl Workspace {
         ensure_real_dir(dir, self.root())?;
         let plan = plan_files(&item.entries, files);
         if item.work.tree.files.is_empty() && item.work.tree.unsupported.is_empty() {
-            write_into_empty(self.object_store(), dir, &plan.write)?;
+            let staging = self.ferry_dir().join("tmp");
+            fs::create_dir_all(&staging).map_err(Error::io(&staging))?;
+            write_into_empty(self.object_store(), dir, &staging, &plan.write)?;
             return Ok(CheckoutReport {
                 component: item.component.id.clone(),
                 snap: target,
@@ -303,11 +305,18 @@ fn ensure_real_dir(dir: &Path, root: &Path) -> Result<()> {
     }
 }
 
-/// Writes the files of `entries` straight into `dir`, which contains no file,
-/// in parallel. Nothing in `dir` can be damaged, so there is no staging:
-/// each file is created where it belongs, and a failure removes the files
-/// and directories created so far, leaving `dir` empty again.
-fn write_into_empty(store: &dyn ObjectStore, dir: &Path, entries: &[FileEntry]) -> Result<()> {
+/// Writes the files of `entries` into `dir`, which contains no file, in
+/// parallel. Nothing in `dir` can be damaged, so each file is placed as
+/// soon as it is staged instead of after all of them. It is written to a
+/// temporary file in `staging`, given its mode and renamed into place, so
+/// a crash never leaves a partly written file in `dir`. A failure removes
+/// the files and directories created so far, leaving `dir` empty again.
+fn write_into_empty(
+    store: &dyn ObjectStore,
+    dir: &Path,
+    staging: &Path,
+    entries: &[FileEntry],
+) -> Result<()> {
     let mut parents: Vec<&str> = entries
         .iter()
         .filter_map(|entry| {
@@ -323,7 +332,7 @@ fn write_into_empty(store: &dyn ObjectStore, dir: &Path, entries: &[FileEntry]) 
     let created = Mutex::new(Vec::new());
     let written = make_parents(dir, &parents).and_then(|()| {
         entries.par_iter().try_for_each(|entry| {
-            let path = create_file(store, dir, entry)?;
+            let path = create_file(store, dir, staging, entry)?;
             created.lock().unwrap_or_else(|p| p.into_inner()).push(path);
             Ok(())
         })
@@ -361,22 +370,25 @@ fn make_parents(dir: &Path, parents: &[&str]) -> Result<()> {
     Ok(())
 }
 
-/// Reads and verifies the blob of `entry` and creates its file under
-/// `dir`, returning the file's path; fails if something already exists
-/// at that path.
-fn create_file(store: &dyn ObjectStore, dir: &Path, entry: &FileEntry) -> Result<PathBuf> {
+/// Reads and verifies the blob of `entry`, writes it to a temporary file
+/// in `staging` and renames that to its path under `dir`. Returns the
+/// path; fails if something already exists there.
+fn create_file(
+    store: &dyn ObjectStore,
+    dir: &Path,
+    staging: &Path,
+    entry: &FileEntry,
+) -> Result<PathBuf> {
     use std::io::Write;
 
     let data = read_blob(store, entry)?;
     let path: FilePath = entry.path.as_str().parse()?;
     let target = path.under(dir);
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&target)
-        .map_err(Error::io(&target))?;
-    file.write_all(&data).map_err(Error::io(&target))?;
-    set_file_mode(&file, &target, entry.mode)?;
+    let mut temp = tempfile::NamedTempFile::new_in(staging).map_err(Error::io(staging))?;
+    temp.write_all(&data).map_err(Error::io(temp.path()))?;
+    set_file_mode(temp.as_file(), temp.path(), entry.mode)?;
+    temp.persist_noclobber(&target)
+        .map_err(|error| Error::io(&target)(error.error))?;
     Ok(target)
 }
 

@@ -242,6 +242,22 @@ pub enum Error {
         /// The component.
         component: ComponentId,
     },
+    /// `ferry snap` of a directory that is not checked out at its head:
+    /// the snap would undo every change between the two.
+    #[error(
+        "component {component} is checked out at {}, but its head is {}; a snap on the head \
+         would undo the changes between them",
+        .base.map_or_else(|| "no snap".to_owned(), |id| id.short()),
+        .head.short()
+    )]
+    SnapNotOnHead {
+        /// The component.
+        component: ComponentId,
+        /// The snap its directory was last checked out at or snapped.
+        base: Option<ObjectId>,
+        /// The head it would be snapped on.
+        head: ObjectId,
+    },
     /// The head moved away from the snap a pending merge started from.
     #[error(
         "the pending merge of {component} started from {}, but the head is now {}",

@@ -90,6 +90,7 @@ impl Workspace {
                 unchanged.push(item.component.id.clone());
                 continue;
             }
+            reject_off_head(item, &head)?;
             let stamp = (author.as_str(), timestamp, message);
             let snap = self.build_snap(item, &head, merged, stamp)?;
             let encoded = Object::Snap(snap).encode();
@@ -236,4 +237,18 @@ fn reject_unsupported(examined: &[Examined]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Fails when the directory of `item` is not checked out at `head`: its
+/// files would replace the head's, undoing every change made since the
+/// snap the directory is at.
+fn reject_off_head(item: &Examined, head: &Head) -> Result<()> {
+    match head.parent {
+        Some(parent) if item.component.base != Some(parent) => Err(Error::SnapNotOnHead {
+            component: item.component.id.clone(),
+            base: item.component.base,
+            head: parent,
+        }),
+        _ => Ok(()),
+    }
 }

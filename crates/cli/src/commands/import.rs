@@ -79,8 +79,9 @@ fn print(outcome: &ImportOutcome) {
     }
     for component in &outcome.kept {
         println!(
-            "Kept the directory of {component}: it has unsnapped changes; \
-             run `ferry checkout {component}` after snapping or discarding them"
+            "Kept the directory of {component}: it has unsnapped changes on the old head. \
+             Copy them aside, run `ferry checkout {component} --force`, then copy them back \
+             and snap"
         );
     }
 }

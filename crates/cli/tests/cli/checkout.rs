@@ -20,6 +20,27 @@ fn button_with_two_snaps() -> (Sandbox, String, String) {
 }
 
 #[test]
+fn snap_off_head_is_rejected() {
+    let (sandbox, first, second) = button_with_two_snaps();
+    sandbox.ok(&["checkout", &format!("button@{}", &first[..8])]);
+    sandbox.write("c/button/extra.js", "edited on the old snap");
+
+    let stderr = sandbox.user_error(&["snap", "-m", "on old"]);
+
+    assert!(stderr.contains("would undo the changes"), "{stderr}");
+    assert!(
+        stderr.contains("ferry checkout acme/button --force"),
+        "{stderr}"
+    );
+    let status = sandbox.json(&["status"]);
+    assert_eq!(
+        status["components"][0]["head"].as_str(),
+        Some(second.as_str())
+    );
+    assert_eq!(sandbox.read("c/button/extra.js"), "edited on the old snap");
+}
+
+#[test]
 fn checkout_restores_old_and_new_versions() {
     let (sandbox, first, second) = button_with_two_snaps();
     let report = sandbox.json(&["checkout", &format!("button@{}", &first[..8])]);

@@ -51,9 +51,9 @@ fn import_finishes_interrupted_checkout() {
     let serve = Serve::start();
     let _first = exported(&serve);
     let second = Sandbox::with_remote(serve.url());
-    // An import that stopped before its checkout leaves the component
-    // tracked with no base snap and its directory empty.
-    std::fs::create_dir(second.join("button")).expect("mkdir");
+    // An import that stopped during its checkout leaves the component
+    // tracked with no base snap and only some of its files written.
+    second.write("button/index.js", "button v1\n");
     second.ok(&["add", "button"]);
 
     let report = second.json(&["import", "button"]);
@@ -96,6 +96,43 @@ fn import_after_failed_checkout_finishes_it() {
         assert!(component["base"].is_string(), "{component}");
         assert_eq!(component["base"], component["head"]);
     }
+}
+
+#[test]
+fn import_checks_out_head_that_moved_without_checkout() {
+    let serve = Serve::start();
+    let first = exported(&serve);
+    let second = Sandbox::with_remote(serve.url());
+    second.ok(&["import", "button"]);
+    first.write("ui/button/index.js", "button v2\n");
+    first.ok(&["snap", "-m", "second"]);
+    first.ok(&["export"]);
+    // An import that stopped after moving the ref, before the checkout.
+    second.ok(&["fetch"]);
+    let status = second.json(&["status"]);
+    let remote_head = status["components"][0]["remotes"][0]["remote_head"]
+        .as_str()
+        .expect("remote head");
+    let workspace = ferry_workspace::Workspace::open(second.path()).expect("open");
+    let base: ferry_core::ObjectId = status["components"][0]["base"]
+        .as_str()
+        .expect("base")
+        .parse()
+        .expect("id");
+    let edit = ferry_store::RefEdit {
+        name: ferry_core::RefName::Main("acme/button".parse().expect("id")),
+        expected: Some(base),
+        new: Some(remote_head.parse().expect("id")),
+    };
+    ferry_store::RefStore::update_refs(workspace.ref_store(), "", &[edit]).expect("move head");
+    drop(workspace);
+
+    let report = second.json(&["import", "button"]);
+
+    assert_eq!(report["checkouts"].as_array().map(Vec::len), Some(1));
+    assert_eq!(second.read("button/index.js"), "button v2\n");
+    let status = second.json(&["status"]);
+    assert_eq!(status["components"][0]["base"].as_str(), Some(remote_head));
 }
 
 #[test]

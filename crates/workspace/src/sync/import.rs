@@ -28,6 +28,7 @@ use crate::meta::{self, TrackedComponent};
 use crate::remote::Remote;
 use crate::resolve::{match_id, Match};
 use crate::stat_cache;
+use crate::status::Examined;
 use crate::workspace::Workspace;
 
 /// Options of an import: the components or lane, the remote, and the
@@ -116,9 +117,8 @@ impl Workspace {
             .list_refs(&scope)
             .map_err(|error| scope_error(&remote, &scope, error))?;
         let heads = selected_heads(&listed, &selection, &remote, &scope)?;
-        let new = self.plan_new_components(&heads, options.path.as_deref())?;
+        let mut new = self.plan_new_components(&heads, options.path.as_deref())?;
 
-        let before: HashMap<RefName, ObjectId> = self.list_refs()?.into_iter().collect();
         let request = FetchRequest {
             remote_name: remote.name.clone(),
             scope: scope.clone(),
@@ -133,8 +133,10 @@ impl Workspace {
         )
         .map_err(|error| super::fetch::fetch_error(&remote, &scope, error))?;
 
+        new.extend(self.unfinished_components(&heads)?);
         let mut checkouts = self.check_out_new(&new, &heads)?;
-        let (updated, kept) = self.update_moved(&report.refs, &before)?;
+        let fresh: HashSet<&ComponentId> = new.iter().map(|component| &component.id).collect();
+        let (updated, kept) = self.update_tracked(&report.refs, &fresh)?;
         checkouts.extend(updated);
         Ok(ImportOutcome {
             remote: remote.name,
@@ -193,10 +195,41 @@ impl Workspace {
         Ok(LaneId::new(&scope, text)?)
     }
 
+    /// Lists the selected components that are tracked but were never
+    /// checked out, and whose directory contains only files of their head,
+    /// as an interrupted import leaves them: completing the checkout
+    /// overwrites nothing else. The heads must be stored.
+    fn unfinished_components(
+        &self,
+        heads: &HashMap<ComponentId, ObjectId>,
+    ) -> Result<Vec<NewComponent>> {
+        let never_checked_out: Vec<TrackedComponent> = self
+            .components()?
+            .into_iter()
+            .filter(|component| component.base.is_none() && heads.contains_key(&component.id))
+            .collect();
+        let mut unfinished = Vec::new();
+        for examined in self.examine(never_checked_out, None)? {
+            let id = &examined.component.id;
+            let head = self.read_snap(&heads[id])?;
+            let only_head_files = examined.work.tree.unsupported.is_empty()
+                && examined
+                    .entries
+                    .iter()
+                    .all(|entry| head.files.contains(entry));
+            if only_head_files {
+                unfinished.push(NewComponent {
+                    id: id.clone(),
+                    dir: examined.work.dir,
+                    tracked: true,
+                });
+            }
+        }
+        Ok(unfinished)
+    }
+
     /// Lists the selected components that the workspace does not track,
     /// with their directories, after checking that each directory is free.
-    /// Also lists tracked components never checked out whose directory is
-    /// empty, as an interrupted import leaves them.
     fn plan_new_components(
         &self,
         heads: &HashMap<ComponentId, ObjectId>,
@@ -207,17 +240,6 @@ impl Workspace {
             .into_iter()
             .map(|component| (component.id.clone(), component))
             .collect();
-        let mut unfinished = Vec::new();
-        for (id, component) in &tracked {
-            let dir = component.dir.under(self.root());
-            if heads.contains_key(id) && component.base.is_none() && is_free(&dir) {
-                unfinished.push(NewComponent {
-                    id: id.clone(),
-                    dir,
-                    tracked: true,
-                });
-            }
-        }
         let mut ids: Vec<&ComponentId> = heads
             .keys()
             .filter(|id| !tracked.contains_key(*id))
@@ -244,7 +266,6 @@ impl Workspace {
                 tracked: false,
             });
         }
-        new.extend(unfinished);
         Ok(new)
     }
 
@@ -290,12 +311,28 @@ impl Workspace {
             .into_iter()
             .filter(|component| ids.contains(&component.id))
             .collect();
-        let mut checkouts = Vec::with_capacity(new.len());
-        let mut caches = Vec::with_capacity(new.len());
+        let targets = self.examine(rows, None)?.into_iter().map(|examined| {
+            let head = heads[&examined.component.id];
+            (examined, head)
+        });
+        self.check_out_all(targets.collect(), true)
+    }
+
+    /// Writes each target snap into its examined directory, then records
+    /// the finished checkouts in one transaction, even when one failed. A
+    /// failed checkout into an empty directory leaves it empty, and a
+    /// failed staged one leaves it as it was, so a repeated import checks
+    /// it out again.
+    fn check_out_all(
+        &self,
+        targets: Vec<(Examined, ObjectId)>,
+        new: bool,
+    ) -> Result<Vec<ImportCheckout>> {
+        let mut checkouts = Vec::with_capacity(targets.len());
+        let mut caches = Vec::with_capacity(targets.len());
         let mut failure = None;
-        for examined in self.examine(rows, None)? {
+        for (examined, head) in targets {
             let id = examined.component.id.clone();
-            let head = heads[&id];
             let written = self
                 .read_snap(&head)
                 .and_then(|snap| Ok((self.write_files(&examined, head, &snap.files)?, snap)));
@@ -314,13 +351,10 @@ impl Workspace {
                 component: id,
                 dir: examined.component.dir,
                 snap: head,
-                new: true,
+                new,
                 written: report.written,
             });
         }
-        // The checkouts done so far are recorded even when one failed. The
-        // failed one left its directory empty, so a repeated import
-        // checks it out again.
         self.write(|tx| {
             for (id, head, entries) in &caches {
                 meta::set_base(tx, id, *head)?;
@@ -334,45 +368,44 @@ impl Workspace {
         }
     }
 
-    /// Checks out the new value of every imported ref that moved and is
-    /// the head a tracked component's directory follows, when that
-    /// directory was clean at the old value. Returns the checkouts and the
-    /// components kept because of unsnapped changes.
-    fn update_moved(
+    /// Checks out the head of every tracked component whose head ref this
+    /// import selected and whose clean directory is at another snap: the
+    /// head moved, or an earlier import stopped before checking it out.
+    /// Components in `fresh`, just checked out, are skipped. Returns the
+    /// checkouts and the components kept because of unsnapped changes.
+    fn update_tracked(
         &self,
         refs: &[(RefName, ImportStatus)],
-        before: &HashMap<RefName, ObjectId>,
+        fresh: &HashSet<&ComponentId>,
     ) -> Result<(Vec<ImportCheckout>, Vec<ComponentId>)> {
         let lane = self.current_lane()?;
-        let after: HashMap<RefName, ObjectId> = self.list_refs()?.into_iter().collect();
-        let mut checkouts = Vec::new();
-        let mut kept = Vec::new();
+        let selected: HashSet<&RefName> = refs.iter().map(|(name, _)| name).collect();
+        let mut behind = Vec::new();
+        let mut heads = HashMap::new();
         for component in self.components()? {
+            if fresh.contains(&component.id) || component.base.is_none() {
+                continue;
+            }
             let head = self.head(&component.id, lane.as_ref())?;
-            let moved = refs
-                .iter()
-                .any(|(name, status)| *name == head.name && *status == ImportStatus::FastForwarded);
-            let (Some(old), Some(new)) = (before.get(&head.name), after.get(&head.name)) else {
+            let Some(target) = head.parent else {
                 continue;
             };
-            if !moved || component.base != Some(*old) {
-                continue;
+            if selected.contains(&head.name) && component.base != Some(target) {
+                heads.insert(component.id.clone(), target);
+                behind.push(component);
             }
-            let examined = self.examine(vec![component.clone()], None)?.remove(0);
-            if examined.changes.len() + examined.work.tree.unsupported.len() > 0 {
-                kept.push(component.id);
-                continue;
-            }
-            let report = self.checkout_examined(&examined, *new)?;
-            checkouts.push(ImportCheckout {
-                component: component.id,
-                dir: component.dir,
-                snap: *new,
-                new: false,
-                written: report.written,
-            });
         }
-        Ok((checkouts, kept))
+        let mut kept = Vec::new();
+        let mut targets = Vec::new();
+        for examined in self.examine(behind, None)? {
+            if examined.changes.len() + examined.work.tree.unsupported.len() > 0 {
+                kept.push(examined.component.id.clone());
+            } else {
+                let head = heads[&examined.component.id];
+                targets.push((examined, head));
+            }
+        }
+        Ok((self.check_out_all(targets, false)?, kept))
     }
 }
 
