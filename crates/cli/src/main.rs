@@ -16,6 +16,10 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // The Rust runtime ignores SIGPIPE, so a write to a closed pipe, as in
+    // `ferry log | head -1`, is an error that `println!` panics on. With
+    // the default disposition the process ends quietly instead.
+    sigpipe::reset();
     let cli = cli::Cli::parse();
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,

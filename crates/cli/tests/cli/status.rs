@@ -99,3 +99,35 @@ fn status_reports_unfetched_remote_snap() {
     record(&sandbox, "main:acme/button".parse().expect("ref"), &unknown);
     assert_eq!(sync_of(&sandbox.json(&["status"]))["state"], "unknown");
 }
+
+#[test]
+fn closed_stdout_ends_quietly() {
+    use std::process::Stdio;
+
+    let sandbox = Sandbox::workspace();
+    let mut names = Vec::new();
+    for n in 0..300 {
+        let name = format!("c{n}");
+        sandbox.write(&format!("{name}/f.js"), "x");
+        names.push(name);
+    }
+    let mut args = vec!["add"];
+    args.extend(names.iter().map(String::as_str));
+    sandbox.ok(&args);
+    sandbox.ok(&["snap", "-m", "many"]);
+
+    // The reading end is closed before ferry writes its first line.
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .current_dir(sandbox.path())
+        .args(["status", "--all"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let std::process::Child { stdout, stderr, .. } = child;
+    drop(stdout);
+    let mut stderr_text = String::new();
+    std::io::Read::read_to_string(&mut stderr.expect("stderr"), &mut stderr_text).expect("read");
+
+    assert!(!stderr_text.contains("panicked"), "{stderr_text}");
+}
