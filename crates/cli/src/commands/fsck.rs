@@ -34,8 +34,21 @@ pub fn run(invocation: &Invocation, args: Args) -> anyhow::Result<()> {
         Some(dir) => {
             let dir = invocation.resolve(dir);
             let now = ferry_server::state::now_ms();
-            let report = ferry_server::fsck::check_data_dir(&dir, now)
-                .with_context(|| format!("checking server data directory {}", dir.display()))?;
+            let report = match ferry_server::fsck::check_data_dir(&dir, now) {
+                Err(ferry_server::fsck::DataDirError::NotADataDir { path }) => {
+                    return Err(UserError {
+                        message: format!(
+                            "{} is not a server data directory: {} is missing",
+                            dir.display(),
+                            path.display()
+                        ),
+                        hint: "pass the directory given to `ferry serve --data`".into(),
+                    }
+                    .into());
+                }
+                checked => checked
+                    .with_context(|| format!("checking server data directory {}", dir.display()))?,
+            };
             Checked::DataDir(report)
         }
         None => {

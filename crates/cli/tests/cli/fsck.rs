@@ -89,11 +89,17 @@ fn fsck_checks_server_data_directory() {
 }
 
 #[test]
-fn fsck_rejects_directory_without_data() {
-    let sandbox = Sandbox::workspace();
-    let empty = tempfile::tempdir().expect("tempdir");
-    let output = sandbox.run(&["fsck", "--data", empty.path().to_str().expect("UTF-8")]);
-    assert_ne!(output.status.code(), Some(0));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("ferry.db"), "{stderr}");
+fn fsck_of_non_server_dir_is_user_error() {
+    let sandbox = Sandbox::empty();
+    std::fs::create_dir(sandbox.join("plain")).expect("mkdir");
+
+    for dir in ["plain", "missing"] {
+        let stderr = sandbox.user_error(&["fsck", "--data", dir]);
+        assert!(
+            stderr.contains("is not a server data directory"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("ferry.db is missing"), "{stderr}");
+        assert!(stderr.contains("ferry serve --data"), "{stderr}");
+    }
 }
