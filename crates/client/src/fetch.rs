@@ -85,8 +85,11 @@ pub enum ImportStatus {
     FastForwarded,
     /// The local ref already held the remote value.
     Unchanged,
-    /// The local ref has snaps the remote lacks, or a tag differs; it was
-    /// left alone.
+    /// The local head already contains the remote value and has more
+    /// snaps on top; it was left alone.
+    Ahead,
+    /// The local ref and the remote value each have snaps the other
+    /// lacks, or a tag differs; it was left alone.
     Diverged,
 }
 
@@ -262,6 +265,9 @@ fn plan_ref(
         Some(local) if local == value.id => return Ok((ImportStatus::Unchanged, None)),
         Some(local) if value.name.is_head() && is_ancestor(graph, local, value.id)? => {
             ImportStatus::FastForwarded
+        }
+        Some(local) if value.name.is_head() && is_ancestor(graph, value.id, local)? => {
+            return Ok((ImportStatus::Ahead, None))
         }
         Some(_) => return Ok((ImportStatus::Diverged, None)),
     };

@@ -233,6 +233,10 @@ async fn negotiate(
     Ok(ok(StatusCode::OK, response))
 }
 
+/// Bytes of a rejected upload's body read and discarded before the
+/// rejection is sent.
+const REJECTED_BODY_DRAIN: u64 = 8 << 20;
+
 async fn upload(
     State(app): State<Shared>,
     Path(id): Path<String>,
@@ -240,9 +244,20 @@ async fn upload(
 ) -> Result<Response, ApiError> {
     let id = parse_export_id(&id)?;
     let stream = body.into_data_stream().map_err(io::Error::other);
-    let reader = SyncIoBridge::new(StreamReader::new(stream));
+    let mut reader = SyncIoBridge::new(StreamReader::new(stream));
     let response = blocking(&app, move |app| {
-        let response = export::upload::upload(app, &id, reader)?;
+        let result = export::upload::upload(app, &id, &mut reader);
+        if result.is_err() {
+            // A rejection can come while the client is still sending, and
+            // closing the connection then shows the client a broken pipe
+            // instead of the rejection. Reading on lets it get the response,
+            // up to a bound, so an oversized body is never read whole.
+            let _ = io::copy(
+                &mut io::Read::take(&mut reader, REJECTED_BODY_DRAIN),
+                &mut io::sink(),
+            );
+        }
+        let response = result?;
         Span::current().record("objects", response.received);
         Ok(response)
     })

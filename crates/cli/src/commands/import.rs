@@ -57,6 +57,10 @@ fn print(outcome: &ImportOutcome) {
         match imported.status {
             ImportStatus::Created => println!("  created         {name} at {id}"),
             ImportStatus::FastForwarded => println!("  fast-forwarded  {name} to {id}"),
+            ImportStatus::Ahead => println!(
+                "  ahead           {name}: the local ref has snaps on top of the remote's {id}; \
+                 run `ferry export` to send them"
+            ),
             ImportStatus::Diverged => println!(
                 "  diverged        {name}: the remote holds {id}, and the local ref has snaps \
                  it lacks; run `ferry merge` to combine them"

@@ -136,6 +136,29 @@ fn import_checks_out_head_that_moved_without_checkout() {
 }
 
 #[test]
+fn import_reports_local_head_ahead() {
+    let serve = Serve::start();
+    let _first = exported(&serve);
+    let second = Sandbox::with_remote(serve.url());
+    second.ok(&["import", "button"]);
+    second.write("button/index.js", "button local\n");
+    second.ok(&["snap", "-m", "local"]);
+
+    let report = second.json(&["import", "button"]);
+
+    let main = report["refs"]
+        .as_array()
+        .expect("refs")
+        .iter()
+        .find(|r| r["name"] == "main:acme/button")
+        .expect("main ref");
+    assert_eq!(main["status"], "ahead");
+    let text = second.ok(&["import", "button"]);
+    assert!(text.contains("run `ferry export`"), "{text}");
+    assert_eq!(second.read("button/index.js"), "button local\n");
+}
+
+#[test]
 fn import_path_places_one_component() {
     let serve = Serve::start();
     let _first = exported(&serve);
