@@ -180,6 +180,15 @@ fn import_path_places_one_component() {
     );
     assert!(!second.path().join(&outside).exists());
 
+    for inside_ferry in ["sub/.ferry", ".ferry/x"] {
+        let stderr = second.user_error(&["import", "button", "--path", inside_ferry]);
+        assert!(
+            stderr.contains("is not a directory below the workspace root"),
+            "{stderr}"
+        );
+        assert!(!second.join(inside_ferry).exists(), "{inside_ferry}");
+    }
+
     second.ok(&["import", "button", "--path", "vendor/btn"]);
     assert_eq!(second.read("vendor/btn/index.js"), "button v1\n");
 

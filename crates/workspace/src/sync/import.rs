@@ -27,6 +27,7 @@ use crate::error::{Error, Result};
 use crate::meta::{self, TrackedComponent};
 use crate::remote::Remote;
 use crate::resolve::{match_id, Match};
+use crate::scan::FERRY_DIR;
 use crate::stat_cache;
 use crate::status::Examined;
 use crate::workspace::Workspace;
@@ -270,12 +271,14 @@ impl Workspace {
     }
 
     /// Returns `path` if it lies strictly below the workspace root, without
-    /// `..` segments, so no directory is created elsewhere.
+    /// `..` segments and outside every `.ferry` directory, so no directory
+    /// is created elsewhere.
     fn dir_below_root(&self, path: &Path) -> Result<PathBuf> {
         let below = path
             .strip_prefix(self.root())
             .ok()
-            .and_then(|relative| FilePath::from_native(relative).ok());
+            .and_then(|relative| FilePath::from_native(relative).ok())
+            .filter(|relative| !relative.as_str().split('/').any(|part| part == FERRY_DIR));
         match below {
             Some(relative) => Ok(relative.under(self.root())),
             None => Err(Error::NotAComponentDirectory {
