@@ -218,6 +218,10 @@ fn import_of_unknown_component_changes_nothing() {
 
     let stderr = second.user_error(&["import", "other/button"]);
     assert!(stderr.contains("scope other does not exist"), "{stderr}");
+
+    let stderr = second.user_error(&["import", "acme/.."]);
+    assert!(stderr.contains("\"acme/..\""), "{stderr}");
+    assert!(!stderr.contains("acme/acme"), "{stderr}");
 }
 
 #[test]

@@ -175,11 +175,18 @@ impl Workspace {
         if let Match::One(id) = match_id(&tracked, default_scope.as_ref(), text) {
             return Ok(id);
         }
-        if let Ok(id) = text.parse() {
+        let as_full_id = text.parse::<ComponentId>();
+        if let Ok(id) = as_full_id {
             return Ok(id);
         }
         let scope = default_scope.ok_or(Error::NoScope)?;
-        Ok(ComponentId::new(&scope, text)?)
+        match (ComponentId::new(&scope, text), as_full_id) {
+            (Ok(id), _) => Ok(id),
+            // Text with a slash reads as a full id, so its own error names
+            // the text as typed rather than the default scope prefixed to it.
+            (Err(_), Err(error)) if text.contains('/') => Err(error.into()),
+            (Err(error), _) => Err(error.into()),
+        }
     }
 
     /// Resolves `text` to a lane the same way as a component.
