@@ -86,10 +86,10 @@ pub enum ImportStatus {
     /// The local ref already held the remote value.
     Unchanged,
     /// The local head already contains the remote value and has more
-    /// snaps on top; it was left alone.
+    /// snaps on top. It was left alone.
     Ahead,
     /// The local ref and the remote value each have snaps the other
-    /// lacks, or a tag differs; it was left alone.
+    /// lacks, or a tag differs. It was left alone.
     Diverged,
 }
 

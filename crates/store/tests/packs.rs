@@ -153,8 +153,8 @@ fn damaged_packed_object_is_corrupt_on_read() {
     let ids = commit_blobs(&store, "flipped", MANY);
     let pack = files_with_extension(&packs_dir(&store), "pack").remove(0);
     let mut bytes = std::fs::read(&pack).expect("read pack");
-    // The first object's zstd frame starts after the eight magic bytes;
-    // its last byte is part of the compressed data or checksum.
+    // Flips byte 12 of the first object's zstd frame, which starts after
+    // the eight magic bytes.
     bytes[8 + 12] ^= 0xff;
     std::fs::write(&pack, bytes).expect("damage pack");
 

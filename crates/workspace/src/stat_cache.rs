@@ -4,7 +4,7 @@
 //! ctime, inode and mode are unchanged, and only rehash the rest. The
 //! ctime matters because unpacking an archive restores each file's mtime:
 //! a file replaced by one of the same size, with the same mtime, may get
-//! the freed inode number back, and only its ctime then tells them apart.
+//! the freed inode number back, and then only its ctime differs.
 //! Two rules keep that trust safe:
 //!
 //! - An entry is recorded only when the file's mtime and ctime were at

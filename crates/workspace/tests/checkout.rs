@@ -47,8 +47,8 @@ fn point_head_at_damaged_copy(workspace: &Workspace, head: ferry_core::ObjectId)
         .expect("move head");
 }
 
-/// Creates a workspace with component `acme/button` holding `files`,
-/// snapped once; returns the workspace, its root and the snap.
+/// Creates a workspace with component `acme/button` made of `files` and
+/// snaps it once. Returns the workspace, its root and the snap.
 fn snapped_button(files: &[(&str, &str)]) -> (Workspace, tempfile::TempDir, ferry_core::ObjectId) {
     std::env::set_var("FERRY_AUTHOR", "Test <test@example.com>");
     let root = tempfile::tempdir().expect("tempdir");

@@ -224,8 +224,8 @@ impl<R: Read> PackReader<R> {
         }
     }
 
-    /// Reads the next entry's tag, id and length; `None` after the end
-    /// marker.
+    /// Reads the next entry's tag, id and length. Returns `None` after the
+    /// end marker.
     fn next_header(&mut self) -> Result<Option<(ObjectId, u64)>, PackError> {
         if self.finished {
             return Ok(None);

@@ -10,7 +10,7 @@
 //! renames it into the pack directory and syncs that directory: two
 //! fsyncs, whatever the number of objects, and a crash leaves either no
 //! pack or a complete one. A smaller commit writes one file per object, as
-//! single writes do, so that small snaps do not pile up pack files: each
+//! single writes do, so that small snaps do not pile up pack files. Each
 //! object goes to a temporary file, the file system is synced once
 //! (`syncfs`), the files are renamed into place, and it is synced again.
 //! Either way the data is durable before any rename, so after a crash an

@@ -38,7 +38,7 @@ pub enum ObjectStoreError {
     CorruptPack {
         /// The pack file.
         path: PathBuf,
-        /// What is wrong with it.
+        /// The damage found.
         reason: String,
     },
     /// Reading or writing a file failed.

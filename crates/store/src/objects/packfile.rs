@@ -1,9 +1,10 @@
 //! The pack file format: many stored objects in one immutable file.
 //!
 //! A pack file is [`MAGIC`], then the zstd forms of its objects back to
-//! back, then an index of 48-byte records (id, offset, length; integers
-//! little-endian) sorted by id, then a 56-byte trailer: the index's offset
-//! and record count, the BLAKE3 digest of the index, and [`MAGIC`] again.
+//! back, then an index, then a trailer. The index is 48-byte records of
+//! id, offset and length, sorted by id, with little-endian integers. The
+//! 56-byte trailer is the index's offset and record count, the BLAKE3
+//! digest of the index, and [`MAGIC`] again.
 //! The index comes last so that a writer streams objects without knowing
 //! their count, and a reader finds it from the end of the file. The
 //! digest and the bounds checks catch a damaged index; each object's own
@@ -30,7 +31,7 @@ const TRAILER_LEN: u64 = 56;
 /// Largest piece [`PackBuilder::copy_entry`] reads at once.
 const COPY_BUFFER_LEN: usize = 1 << 20;
 
-/// Where one object's bytes lie in a pack file.
+/// The location of one object's bytes in a pack file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IndexEntry {
     /// The object.

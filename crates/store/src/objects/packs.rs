@@ -17,9 +17,12 @@
 //! that finds an id in a pack first checks whether that file grew, so a
 //! removal is seen by every process from the moment it returns. Appends
 //! are 32 bytes with `O_APPEND`, so concurrent removals never interleave.
-//! When every object of a pack is dead, the pack file is deleted; the
-//! tombstone file stays, so a process that still holds the pack open
-//! keeps treating its objects as removed.
+//! When every object of a pack is dead, the pack file is deleted. The
+//! tombstone file stays, so a process that still has the pack open keeps
+//! treating its objects as removed.
+//!
+//! NOTE: packs are never rewritten, so the space of removed objects comes
+//! back only when every object of their pack is removed.
 
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
@@ -37,7 +40,8 @@ use super::ObjectStoreError;
 /// Age a directory's last change must have reached before a scan of it is
 /// trusted to have seen every pack file, where timestamps have a
 /// sub-second part. Linux stamps files from a clock that advances once
-/// per scheduler tick, at most 10 ms; the margin covers a busy machine.
+/// per scheduler tick, at most 10 ms apart, and the margin covers a busy
+/// machine.
 const FINE_SETTLE_TIME: Duration = Duration::from_millis(100);
 
 /// The same age where timestamps are whole seconds, or up to two seconds
@@ -132,7 +136,7 @@ impl PackSet {
     }
 
     /// Loads pack files that appeared since the last trusted scan and
-    /// forgets those that were deleted. Returns whether it scanned.
+    /// drops those that were deleted. Returns whether it scanned.
     pub fn refresh(&self) -> Result<bool, ObjectStoreError> {
         let mtime = fs::metadata(&self.dir)
             .and_then(|meta| meta.modified())
@@ -187,7 +191,7 @@ impl PackSet {
         Ok(ids)
     }
 
-    /// Removes `id` from every pack that holds it, after a refresh, and
+    /// Removes `id` from every pack that contains it, after a refresh, and
     /// deletes each pack that has no live object left.
     pub fn remove(&self, id: &ObjectId) -> Result<(), ObjectStoreError> {
         self.refresh()?;
